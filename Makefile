@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:  make scenario NAME=proxy-resolve   and   make test
+# Both bootstrap .venv (and the lab makes its certs in certs/ at run time).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+NAME   ?= proxy-resolve
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: scenario lab run-all test lint typecheck unit bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "setting up $(VENV) (first run only) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(VENV): $(VENV)/.installed
+
+## make scenario NAME=...   replay one scenario with the real curl
+scenario: $(VENV)
+	@$(BIN)/lab run $(NAME)
+
+## make lab NAME=...        a shell inside the scenario's world
+lab: $(VENV)
+	@$(BIN)/lab up $(NAME)
+
+run-all: $(VENV)
+	@$(BIN)/lab run --all
+
+lint: $(VENV)
+	@$(BIN)/ruff check lab tests
+	@$(BIN)/ruff format --check lab tests
+
+typecheck: $(VENV)
+	@$(BIN)/mypy
+
+## make test                 lint, type-check, unit and real-curl tests
+test: $(VENV) lint typecheck
+	@$(BIN)/pytest -q
+
+bench: $(VENV)
+	@$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json

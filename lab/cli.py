@@ -1,0 +1,138 @@
+"""``lab``: replay routing scenarios with the real curl, inside an isolated copy of the customer's network.
+
+Every subcommand that starts hosts first moves the process into its own network + mount namespace
+(:mod:`lab.netns`), before trio starts threads. Errors a user can fix are one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+
+from . import scenario as scenarios
+from .errors import LabError
+
+EPILOG = """\
+examples:
+  lab list                                   what scenarios there are
+  lab run proxy-resolve                      replay one with real curl, step by step
+  lab run --all                              replay every scenario (exit 1 if an expectation fails)
+  lab exec seed --json -- curl -sS https://mydomain
+                                             one command in the seed's world; JSON on the last line
+  lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
+  lab up seed                                a shell inside the world; type curl commands yourself
+  lab check scenarios/my-customer.toml       validate a scenario you wrote
+
+exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 no network namespaces here, 130 interrupted
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="Replay curl routing scenarios (DNS, --resolve, --connect-to, proxies, mTLS) with the "
+        "real curl against hosts on their real addresses, and explain where each request went and why.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("list", help="list scenarios with their titles")
+
+    check = sub.add_parser("check", help="validate scenario files (file:line errors)")
+    check.add_argument("files", nargs="+", metavar="FILE")
+
+    run = sub.add_parser("run", help="replay a scenario's steps with real curl")
+    run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
+    run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
+    run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
+
+    exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
+    exec_.add_argument("name", metavar="NAME|FILE")
+    exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
+    exec_.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND…")
+
+    up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
+    up.add_argument("name", metavar="NAME|FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _dispatch(parser, args)
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lab: interrupted; the lab's hosts and namespace are gone", file=sys.stderr)
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "list":
+        for path in scenarios.catalog():
+            loaded = scenarios.load(path)
+            print(f"{loaded.name:<26} {loaded.title}")
+        return 0
+    if args.command == "check":
+        failed = 0
+        for name in args.files:
+            try:
+                loaded = scenarios.load(name)
+            except LabError as exc:
+                print(str(exc), file=sys.stderr)
+                failed = exc.exit_code
+            else:
+                print(f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)")
+        return failed
+    if args.command == "run":
+        if args.all == bool(args.name):
+            parser.error("give a scenario NAME or --all (not both)")
+        paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
+        loaded_all = [scenarios.load(p) for p in paths]
+        _enter_namespace()
+        from .replay import replay
+
+        return trio.run(replay, loaded_all, args.json)
+    if args.command == "exec":
+        cmd = list(args.cmd)
+        if cmd and cmd[0] == "--":
+            cmd.pop(0)
+        from .runner import check_command
+
+        check_command(cmd)
+        loaded = scenarios.load(args.name)
+        _enter_namespace()
+        from .replay import exec_one
+
+        return trio.run(exec_one, loaded, cmd, args.json)
+    if args.command == "up":
+        loaded = scenarios.load(args.name)
+        _enter_namespace()
+        from .replay import shell
+
+        return trio.run(shell, loaded)
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _enter_namespace() -> None:
+    from . import netns
+
+    netns.enter()
+    os.chdir(Path(scenarios.ROOT))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""One error hierarchy. Every message says what went wrong and what to do about it.
+
+The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``; no traceback reaches a learner.
+"""
+
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """Base class: a problem the user can fix, reported in one line."""
+
+    exit_code = 1
+
+
+class ScenarioError(LabError):
+    """A scenario or topology file is invalid. ``str()`` is ``file:line: what is expected``."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+class NamespaceUnavailable(LabError):
+    """Linux network namespaces cannot be created here, so real curl cannot meet the lab's hosts."""
+
+    exit_code = 3
+
+
+class CommandError(LabError):
+    """A command given to ``lab exec`` or a scenario step is not one the lab runs."""
+
+    exit_code = 2
+
+
+class HostStartError(LabError):
+    """A lab host could not start (address in use, bad settings)."""

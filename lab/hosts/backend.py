@@ -1,0 +1,104 @@
+"""A plain backend service (the stale *old* service, or a backend behind the load balancer).
+
+It answers every request with who it is and what it saw - SNI, TLS version, request line, authority,
+client certificate - so a learner can tell from curl's output alone which host answered and why.
+TLS uses the standard library's OpenSSL binding through ``trio.SSLStream``; it asks for no client
+certificate (that is the load balancer's job).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import trio
+
+from ..httpserve import PeerProtocolError, Request, Response, serve_http
+from ..pki import host_cert_spec
+from ..scenario import Host, Scenario
+from ..world import Connection, World
+from . import check_keys
+
+
+def validate(host: Host, scenario: Scenario) -> None:
+    check_keys(host, {"tls", "cert", "label", "status"})
+    if not isinstance(host.settings.get("tls", True), bool):
+        raise host.source.error(("tls",), "'tls' must be true or false")
+    status = host.settings.get("status", 200)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise host.source.error(("status",), f"'status' must be an HTTP status code, not {status!r}")
+    host_cert_spec(host)
+
+
+def describe(host: Host, conn: Connection, request: Request) -> Response:
+    """The echo every lab backend sends: header ``served-by`` plus a readable body."""
+    lines = [
+        f"served-by: {host.name}",
+        f"label: {host.settings.get('label', host.name)}",
+        f"address: {host.address}",
+        f"sni: {conn.notes.get('sni') or 'none'}",
+        f"tls: {conn.notes.get('tls_version') or 'none'}",
+        f"request: {request.line}",
+        f"authority: {request.authority or 'none'}",
+        f"client-cert: {conn.notes.get('client_cert') or 'none'}",
+    ]
+    return Response(
+        status=int(host.settings.get("status", 200)),
+        headers=[("served-by", host.name), ("content-type", "text/plain")],
+        body=("\n".join(lines) + "\n").encode(),
+    )
+
+
+def tls_context(host: Host, world: World, sni_seen: dict[int, str]) -> ssl.SSLContext:
+    pair = world.pki.server(host)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pair.cert, pair.key)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+
+    def remember_sni(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> None:
+        sni_seen[id(obj)] = name or ""
+
+    context.sni_callback = remember_sni  # type: ignore[assignment]
+    return context
+
+
+async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    sni_seen: dict[int, str] = {}
+    context = tls_context(host, world, sni_seen) if host.settings.get("tls", True) else None
+
+    async def handle(conn: Connection) -> None:
+        stream: trio.abc.Stream = conn.stream
+        alpn = None
+        if context is not None:
+            tls = trio.SSLStream(conn.stream, context, server_side=True)
+            try:
+                await tls.do_handshake()
+            except trio.BrokenResourceError as exc:
+                reason = str(exc.__cause__ or exc)
+                conn.emit("tls-failed", f"handshake failed: {reason}", reason=reason, alert=None)
+                return
+            obj = tls._ssl_object
+            conn.notes["sni"] = sni_seen.pop(id(obj), "")
+            conn.notes["tls_version"] = tls.version()
+            alpn = tls.selected_alpn_protocol()
+            conn.emit(
+                "tls-ok",
+                f"{tls.version()} handshake ok, SNI {conn.notes['sni'] or 'none'}, ALPN {alpn or 'none'}",
+                sni=conn.notes["sni"], version=tls.version(), alpn=alpn, cipher=tls.cipher()[0],
+            )
+            stream = tls
+
+        async def respond(request: Request) -> Response:
+            conn.emit("request", request.line + f" (authority {request.authority or 'none'})",
+                      method=request.method, target=request.target, authority=request.authority,
+                      http_version=request.http_version)
+            response = describe(host, conn, request)
+            conn.emit("response", f"{response.status}, served-by {host.name}", status=response.status,
+                      served_by=host.name)
+            return response
+
+        try:
+            await serve_http(stream, alpn, respond)
+        except PeerProtocolError as exc:
+            conn.emit("error", str(exc))
+
+    await world.serve_tcp(host, handle, task_status=task_status)

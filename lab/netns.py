@@ -1,0 +1,140 @@
+"""The lab's own network: a fresh network + mount namespace for this process and its children.
+
+Theory of operation: before trio starts (while the process is still single-threaded) :func:`enter`
+calls ``unshare(2)``. As root that is ``CLONE_NEWNET | CLONE_NEWNS``; as a normal user a user namespace
+is added and we map ourselves to root inside it. The new network namespace has only ``lo``; we bring it
+up and put every lab address on it, so servers bind ``88.88.88.88:443`` and curl connects there without
+a single packet leaving the namespace (nothing else is reachable from it). In the private mount
+namespace :func:`configure` bind-mounts the scenario's hosts file over ``/etc/hosts``, a resolver file
+with no reachable server over ``/etc/resolv.conf``, and a directory holding only the lab root CA over
+``/etc/ssl/certs`` (curl's default CA file and path). Everything vanishes with the process: a namespace
+lives as long as a process is in it, and mounts live in the namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import NamespaceUnavailable
+from .scenario import Scenario
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_BIND = 0x1000
+MNT_DETACH = 2
+
+ALTERNATIVE = (
+    "the lab needs Linux network namespaces to run real curl against its hosts "
+    "(run as root, or enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1)"
+)
+
+_entered = False
+_mounted: list[str] = []
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _fail(what: str) -> NamespaceUnavailable:
+    err = ctypes.get_errno()
+    return NamespaceUnavailable(f"{what} failed ({os.strerror(err)}): {ALTERNATIVE}")
+
+
+def inside() -> bool:
+    return _entered
+
+
+def enter() -> None:
+    """Move this process into a new network and mount namespace (idempotent)."""
+    global _entered
+    if _entered:
+        return
+    if not sys.platform.startswith("linux"):
+        raise NamespaceUnavailable(f"this is {sys.platform}, not Linux: {ALTERNATIVE}")
+    libc = _libc()
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNET | CLONE_NEWNS
+    if uid != 0:
+        flags |= CLONE_NEWUSER
+    if libc.unshare(flags) != 0:
+        raise _fail("unshare(network, mount)")
+    if uid != 0:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise _fail("making mounts private")
+    _ip("link", "set", "lo", "up")
+    _entered = True
+
+
+def _ip(*args: str) -> None:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise NamespaceUnavailable(f"ip {' '.join(args)}: {result.stderr.strip()}")
+
+
+def configure(scenario: Scenario, trust_bundle: Path) -> None:
+    """Give the namespace this scenario's addresses, hosts file and trust store."""
+    if not _entered:
+        raise NamespaceUnavailable("configure() called outside the lab namespace: call netns.enter() first")
+    _ip("addr", "flush", "dev", "lo", "scope", "global")
+    commands = []
+    for ip in sorted({host.ip for host in scenario.hosts.values()}):
+        prefix = "128" if ":" in ip else "32"
+        if ip not in ("127.0.0.1", "::1"):
+            commands.append(f"addr add {ip}/{prefix} dev lo\n")
+    if commands:
+        result = subprocess.run(["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise NamespaceUnavailable(f"adding lab addresses: {result.stderr.strip()}")
+
+    # Staging lives on a tmpfs that only this namespace sees; the bind mounts keep it alive after we
+    # detach it, so nothing of the lab stays on the real file system.
+    staging = Path(tempfile.mkdtemp(prefix="lab-etc-"))
+    libc = _libc()
+    if libc.mount(b"tmpfs", str(staging).encode(), b"tmpfs", 0, b"mode=0755,size=4m") != 0:
+        staging.rmdir()
+        raise _fail("mounting a tmpfs for the lab's /etc files")
+    try:
+        (staging / "hosts").write_text(scenario.client.hosts_file())
+        (staging / "resolv.conf").write_text(
+            "# The lab has no DNS server: the client's names come from /etc/hosts only.\n"
+            "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
+        )
+        certs = staging / "certs"
+        certs.mkdir()
+        bundle = certs / "ca-certificates.crt"
+        bundle.write_bytes(trust_bundle.read_bytes() if scenario.client.trust == "lab-root" else b"")
+        if scenario.client.trust == "lab-root":
+            subject_hash = subprocess.run(
+                ["openssl", "x509", "-noout", "-subject_hash", "-in", str(bundle)],
+                capture_output=True, text=True, check=False,
+            ).stdout.strip()
+            if subject_hash:
+                (certs / f"{subject_hash}.0").symlink_to("ca-certificates.crt")
+        _bind(staging / "hosts", "/etc/hosts")
+        _bind(staging / "resolv.conf", "/etc/resolv.conf")
+        _bind(certs, "/etc/ssl/certs")
+    finally:
+        libc.umount2(str(staging).encode(), MNT_DETACH)
+        staging.rmdir()
+
+
+def _bind(source: Path, target: str) -> None:
+    libc = _libc()
+    if target in _mounted:
+        libc.umount2(target.encode(), MNT_DETACH)
+        _mounted.remove(target)
+    if libc.mount(str(source).encode(), target.encode(), None, MS_BIND, None) != 0:
+        raise _fail(f"bind-mounting {target}")
+    _mounted.append(target)

@@ -1,0 +1,310 @@
+"""The lab's PKI: a public-CA stand-in, a client CA, and the certificates every host and learner uses.
+
+Theory of operation: everything is generated at run time with ``cryptography`` and cached in ``certs/``
+(git-ignored, keys 0600). A manifest records what each file was made from; a file is made again when its
+spec changes, when it would expire within a week, or when its issuer was made again. So nothing expires
+by accident, and the only expired certificate is the one that is meant to be (``expired-client``).
+
+Fixed paths that docs and commands use::
+
+    certs/lab-root-ca.crt         the client's trust store (the public CA stand-in)
+    certs/client.crt|.key         valid client certificate (clientAuth EKU), issued by the lab client CA
+    certs/rogue-client.crt|.key   issued by a CA the load balancer does not trust
+    certs/expired-client.crt|.key expired a month ago
+    certs/noeku-client.crt|.key   EKU serverAuth only, no clientAuth
+    certs/client-ca.crt           the load balancer's trust anchor for client certificates
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .errors import ScenarioError
+from .scenario import ROOT, Host
+
+CERT_DIR = ROOT / "certs"
+VERSION = 1  # bump to regenerate everything after a change to this module
+RENEW_BEFORE = dt.timedelta(days=7)
+LIFETIME = dt.timedelta(days=90)
+
+# Subject fields accepted in a host's ``cert.subject`` table, as curl -v prints them.
+SUBJECT_FIELDS = {
+    "jurisdictionCountryName": NameOID.JURISDICTION_COUNTRY_NAME,
+    "businessCategory": NameOID.BUSINESS_CATEGORY,
+    "serialNumber": NameOID.SERIAL_NUMBER,
+    "C": NameOID.COUNTRY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "CN": NameOID.COMMON_NAME,
+}
+ISSUERS = ("ev", "root", "rogue")
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A certificate file (leaf first, then intermediates) and its private key file."""
+
+    cert: Path
+    key: Path
+
+    def load_cert(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificates(self.cert.read_bytes())[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    cert: x509.Certificate
+    key: rsa.RSAPrivateKey
+    pair: Pair
+
+
+def _name(**fields: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(SUBJECT_FIELDS[k], v) for k, v in fields.items()])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Pki:
+    """Makes (or reuses) the lab's certificates under ``directory``."""
+
+    def __init__(self, directory: Path = CERT_DIR) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._manifest_path = self.dir / "manifest.json"
+        try:
+            self._manifest: dict[str, Any] = json.loads(self._manifest_path.read_text())
+        except (OSError, ValueError):
+            self._manifest = {}
+        if self._manifest.get("version") != VERSION:
+            self._manifest = {"version": VERSION, "items": {}}
+        self._made: dict[str, _Made] = {}
+        self._dirty = False
+
+        self.root = self._ca("lab-root-ca", _name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)"))
+        self.ev = self._ca(
+            "ev-intermediate",
+            _name(C="US", O="DigiCert Inc (lab stand-in)", CN="DigiCert EV RSA CA G2 (lab)"),
+            issuer=self.root,
+            path_length=0,
+        )
+        self.client_ca = self._ca("client-ca", _name(C="GB", O="Lab Client CA", CN="Lab Client CA"))
+        self.rogue_ca = self._ca("rogue-ca", _name(C="XX", O="Rogue Inc", CN="Rogue Client CA"))
+        self.client = self._client("client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        self.rogue_client = self._client("rogue-client", self.rogue_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        self.expired_client = self._client(
+            "expired-client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH], expired=True
+        )
+        self.noeku_client = self._client("noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+        self.save()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def server(self, host: Host) -> Pair:
+        """The certificate a TLS host presents, made from its ``cert`` settings."""
+        spec = host_cert_spec(host)
+        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[spec["issuer"]]
+        subject = _name(**spec["subject"])
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec["names"]]
+        sans += [x509.IPAddress(__import__("ipaddress").ip_address(ip)) for ip in spec["ips"]]
+        made = self._leaf(
+            f"hosts/{host.name}",
+            subject,
+            issuer,
+            sans=sans,
+            eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+            expired=spec["expired"],
+            spec=spec,
+        )
+        return made.pair
+
+    @property
+    def trust_bundle(self) -> Path:
+        return self.root.pair.cert
+
+    def save(self) -> None:
+        if self._dirty:
+            tmp = self._manifest_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._manifest, indent=1, sort_keys=True))
+            tmp.replace(self._manifest_path)
+            self._dirty = False
+
+    # -- making certificates ----------------------------------------------------------------------
+
+    def _ca(self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1) -> _Made:
+        def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
+            builder = self._base(subject, key, issuer, now, lifetime=LIFETIME * 4)
+            return (
+                builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+                .add_extension(
+                    x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+                )
+            )
+
+        return self._make(name, {"subject": subject.rfc4514_string()}, issuer, build, chain=False)
+
+    def _client(self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False) -> _Made:
+        subject = _name(C="GB", O="Lab Learners", CN=f"lab {name}")
+        return self._leaf(name, subject, issuer, sans=[], eku=eku, expired=expired, spec={}, chain=False)
+
+    def _leaf(
+        self,
+        name: str,
+        subject: x509.Name,
+        issuer: _Made,
+        *,
+        sans: list[x509.GeneralName],
+        eku: list[x509.ObjectIdentifier],
+        expired: bool,
+        spec: dict[str, Any],
+        chain: bool = True,
+    ) -> _Made:
+        def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
+            start = now - dt.timedelta(days=60) if expired else now
+            builder = self._base(subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME)
+            builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            builder = builder.add_extension(
+                x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
+            )
+            builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+            if sans:
+                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            return builder
+
+        full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
+        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired)
+
+    @staticmethod
+    def _base(
+        subject: x509.Name, key: rsa.RSAPrivateKey, issuer: _Made | None, start: dt.datetime, lifetime: dt.timedelta
+    ) -> x509.CertificateBuilder:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer.cert.subject if issuer else subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start - dt.timedelta(hours=1))
+            .not_valid_after(start + lifetime)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        )
+        if issuer:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+            )
+        return builder
+
+    def _make(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        issuer: _Made | None,
+        build: Any,
+        *,
+        chain: bool,
+        expired: bool = False,
+    ) -> _Made:
+        cert_path = self.dir / f"{name}.crt"
+        key_path = self.dir / f"{name}.key"
+        fingerprint = hashlib.sha256(
+            json.dumps({"spec": spec, "issuer": issuer and issuer.cert.fingerprint(hashes.SHA256()).hex()},
+                       sort_keys=True).encode()
+        ).hexdigest()
+        made = self._reuse(name, fingerprint, cert_path, key_path, expired)
+        if made is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            signer = issuer.key if issuer else key
+            cert = build(key, _now()).sign(signer, hashes.SHA256())
+            cert_path.parent.mkdir(parents=True, exist_ok=True)
+            pem = cert.public_bytes(serialization.Encoding.PEM)
+            if chain and issuer and issuer.cert.issuer != issuer.cert.subject:
+                pem += issuer.cert.public_bytes(serialization.Encoding.PEM)
+            _write(key_path, key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ), mode=0o600)
+            _write(cert_path, pem, mode=0o644)
+            self._manifest["items"][name] = {"fingerprint": fingerprint}
+            self._dirty = True
+            made = _Made(cert, key, Pair(cert_path, key_path))
+        self._made[name] = made
+        return made
+
+    def _reuse(self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool) -> _Made | None:
+        if self._manifest["items"].get(name, {}).get("fingerprint") != fingerprint:
+            return None
+        try:
+            cert = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return None
+        if not expired and cert.not_valid_after_utc - _now() < RENEW_BEFORE:
+            return None
+        return _Made(cert, key, Pair(cert_path, key_path))
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    tmp.replace(path)
+
+
+def host_cert_spec(host: Host) -> dict[str, Any]:
+    """Normalise and check a host's ``cert`` table (used by the loader too, for file:line errors)."""
+    raw = host.settings.get("cert", {})
+    if not isinstance(raw, dict):
+        raise host.source.error(("cert",), "'cert' must be a table like { names = [\"mydomain\"] }")
+    allowed = {"names", "ips", "subject", "issuer", "expired"}
+    for key in raw:
+        if key not in allowed:
+            raise host.source.error(("cert", key), f"unknown cert key '{key}' (expected one of: {', '.join(sorted(allowed))})")
+    names = raw.get("names", [host.name])
+    ips = raw.get("ips", [])
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise host.source.error(("cert", "names"), "cert.names must be a list of DNS names")
+    if not (isinstance(ips, list) and all(isinstance(n, str) for n in ips)):
+        raise host.source.error(("cert", "ips"), "cert.ips must be a list of IP addresses")
+    subject = raw.get("subject", {"CN": names[0] if names else host.name})
+    if not isinstance(subject, dict):
+        raise host.source.error(("cert", "subject"), "cert.subject must be a table like { CN = \"mydomain\" }")
+    for key in subject:
+        if key not in SUBJECT_FIELDS:
+            raise host.source.error(
+                ("cert", "subject", key),
+                f"unknown subject field '{key}' (expected one of: {', '.join(SUBJECT_FIELDS)})",
+            )
+    issuer = raw.get("issuer", "ev")
+    if issuer not in ISSUERS:
+        raise host.source.error(("cert", "issuer"), f"unknown issuer {issuer!r} (expected one of: {', '.join(ISSUERS)})")
+    return {
+        "names": names,
+        "ips": ips,
+        "subject": {k: str(v) for k, v in subject.items()},
+        "issuer": issuer,
+        "expired": bool(raw.get("expired", False)),
+    }
+
+
+def check_cert_settings(host: Host) -> None:
+    try:
+        host_cert_spec(host)
+    except ScenarioError:
+        raise

@@ -1,0 +1,44 @@
+"""Open a lab: certificates, the namespace's addresses and files, every host serving, a curl runner."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio
+
+from . import netns
+from .events import Timeline
+from .pki import Pki
+from .runner import Runner
+from .scenario import Scenario
+from .world import World, run_world
+
+
+@asynccontextmanager
+async def open_lab(scenario: Scenario, *, timeline: Timeline | None = None) -> AsyncIterator[Runner]:
+    """Start ``scenario``'s world; yields a :class:`Runner` once every host is listening.
+
+    The caller must already be inside the lab namespace (:func:`lab.netns.enter`, before ``trio.run``).
+    """
+    pki = Pki()
+    netns.configure(scenario, pki.trust_bundle)
+    world = World(scenario, timeline or Timeline(), pki)
+    runner = Runner(world)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_world, world)
+            yield runner
+            nursery.cancel_scope.cancel()
+    finally:
+        runner.cleanup()
+
+
+async def cancel_on_terminate(scope: trio.CancelScope, *, task_status: trio.TaskStatus[None]) -> None:
+    """SIGTERM/SIGHUP end the lab as Ctrl-C does: hosts stop, child processes are killed."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            scope.cancel()
+            return
