@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
     exec_.add_argument("name", metavar="NAME|FILE")
     exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
-    exec_.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND…")
+    exec_.add_argument("cmd", nargs="*", metavar="-- COMMAND", help="the command, after --")
 
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
@@ -65,7 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in argv:  # everything after -- is the command, even words that look like lab options
+        split = argv.index("--")
+        argv, command = argv[:split], argv[split + 1 :]
     args = parser.parse_args(argv)
+    if command:
+        args.cmd = command
     if args.command is None:
         parser.print_help()
         return 2
@@ -107,8 +114,6 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return trio.run(replay, loaded_all, args.json)
     if args.command == "exec":
         cmd = list(args.cmd)
-        if cmd and cmd[0] == "--":
-            cmd.pop(0)
         from .runner import check_command
 
         check_command(cmd)

@@ -121,8 +121,9 @@ class Pki:
         subject = _name(**spec["subject"])
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec["names"]]
         sans += [x509.IPAddress(__import__("ipaddress").ip_address(ip)) for ip in spec["ips"]]
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
         made = self._leaf(
-            f"hosts/{host.name}",
+            f"hosts/{host.name}-{digest}",
             subject,
             issuer,
             sans=sans,
@@ -138,7 +139,7 @@ class Pki:
 
     def save(self) -> None:
         if self._dirty:
-            tmp = self._manifest_path.with_suffix(".tmp")
+            tmp = self._manifest_path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self._manifest, indent=1, sort_keys=True))
             tmp.replace(self._manifest_path)
             self._dirty = False
@@ -259,7 +260,7 @@ class Pki:
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
