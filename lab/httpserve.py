@@ -135,8 +135,7 @@ async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
             elif isinstance(event, h2.events.StreamEnded) and event.stream_id in pending:
                 answered += await _answer_h2(conn, event.stream_id, pending.pop(event.stream_id), respond)
             elif isinstance(event, h2.events.ConnectionTerminated):
-                await stream.send_all(conn.data_to_send())
-                return answered
+                return answered  # the client said GOAWAY; nothing more to send
         await stream.send_all(conn.data_to_send())
 
 

@@ -34,7 +34,7 @@ from .errors import ScenarioError
 from .scenario import ROOT, Host
 
 CERT_DIR = ROOT / "certs"
-VERSION = 1  # bump to regenerate everything after a change to this module
+VERSION = 2  # bump to regenerate everything after a change to this module
 RENEW_BEFORE = dt.timedelta(days=7)
 LIFETIME = dt.timedelta(days=90)
 
@@ -64,11 +64,25 @@ class Pair:
         return x509.load_pem_x509_certificates(self.cert.read_bytes())[0]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Made:
+    """A certificate made or reused. The key is loaded only when something must be signed with it:
+    loading RSA keys dominates a warm start."""
+
     cert: x509.Certificate
-    key: rsa.RSAPrivateKey
     pair: Pair
+    _key: rsa.RSAPrivateKey | None = None
+
+    @property
+    def key(self) -> rsa.RSAPrivateKey:
+        if self._key is None:
+            loaded = serialization.load_pem_private_key(
+                self.pair.key.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
+            )
+            if not isinstance(loaded, rsa.RSAPrivateKey):
+                raise ValueError(f"{self.pair.key} does not hold an RSA key; delete certs/ to start over")
+            self._key = loaded
+        return self._key
 
 
 def _name(**fields: str) -> x509.Name:
@@ -160,7 +174,13 @@ class Pki:
 
     def _client(self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False) -> _Made:
         subject = _name(C="GB", O="Lab Learners", CN=f"lab {name}")
-        return self._leaf(name, subject, issuer, sans=[], eku=eku, expired=expired, spec={}, chain=False)
+        # A SAN, as real client certificates carry (and cryptography's client verifier requires); the
+        # SPIFFE URI feeds the load balancer's {client_cert_spiffe_id} header variable.
+        sans: list[x509.GeneralName] = [
+            x509.DNSName(f"{name}.lab.example"),
+            x509.UniformResourceIdentifier(f"spiffe://lab.example/learner/{name}"),
+        ]
+        return self._leaf(name, subject, issuer, sans=sans, eku=eku, expired=expired, spec={}, chain=False)
 
     def _leaf(
         self,
@@ -240,7 +260,7 @@ class Pki:
             _write(cert_path, pem, mode=0o644)
             self._manifest["items"][name] = {"fingerprint": fingerprint}
             self._dirty = True
-            made = _Made(cert, key, Pair(cert_path, key_path))
+            made = _Made(cert, Pair(cert_path, key_path), key)
         self._made[name] = made
         return made
 
@@ -249,14 +269,13 @@ class Pki:
             return None
         try:
             cert = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         except (OSError, ValueError):
             return None
-        if not isinstance(key, rsa.RSAPrivateKey):
+        if not key_path.exists():
             return None
         if not expired and cert.not_valid_after_utc - _now() < RENEW_BEFORE:
             return None
-        return _Made(cert, key, Pair(cert_path, key_path))
+        return _Made(cert, Pair(cert_path, key_path))
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

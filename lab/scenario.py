@@ -11,6 +11,7 @@ Kind-specific host settings are checked by the host kind itself (see :mod:`lab.h
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -134,8 +135,9 @@ def _read(path: Path) -> tuple[dict[str, Any], Source]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = str(exc).split(" (at line")[0]
+        position = re.search(r"\(at line (\d+)", str(exc))
+        line = int(position.group(1)) if position else max(1, text.count("\n") + (not text.endswith("\n")))
+        message = re.sub(r" \(at (line \d+, column \d+|end of document)\)$", "", str(exc))
         raise ScenarioError(display, line, f"not valid TOML: {message}") from None
     return data, Source(display, LineIndex(text))
 

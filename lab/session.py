@@ -24,7 +24,7 @@ async def open_lab(scenario: Scenario, *, timeline: Timeline | None = None) -> A
     """
     pki = Pki()
     netns.configure(scenario, pki.trust_bundle)
-    world = World(scenario, timeline or Timeline(), pki)
+    world = World(scenario, timeline if timeline is not None else Timeline(), pki)
     runner = Runner(world)
     try:
         async with trio.open_nursery() as nursery:

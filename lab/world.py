@@ -108,7 +108,7 @@ class World:
             try:
                 await handler(conn)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
-                conn.notes.setdefault("close_reason", f"peer went away ({type(exc).__name__})")
+                conn.notes.setdefault("close_reason", f"the peer closed the connection ({type(exc).__name__})")
             except Exception as exc:  # a misbehaving peer must never stop the host
                 conn.emit("error", f"{type(exc).__name__}: {exc}")
             finally:

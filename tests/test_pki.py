@@ -1,0 +1,102 @@
+"""The lab PKI: the certificates have the properties the lessons depend on, and caching is safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+from lab import pki as pki_module
+from lab import scenario
+from lab.pki import Pki
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki(tmp_path_factory.mktemp("certs"))
+
+
+def eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
+    return list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+
+
+def test_fixed_paths_exist_and_keys_are_private(made: Pki) -> None:
+    for name in ("lab-root-ca", "client", "rogue-client", "expired-client", "noeku-client", "client-ca"):
+        assert (made.dir / f"{name}.crt").exists()
+        mode = stat.S_IMODE((made.dir / f"{name}.key").stat().st_mode)
+        assert mode == 0o600, f"{name}.key is {oct(mode)}"
+
+
+def test_glb_certificate_is_the_seeds_ev_certificate(made: Pki) -> None:
+    glb = scenario.load("seed").hosts["glb"]
+    chain = x509.load_pem_x509_certificates(made.server(glb).cert.read_bytes())
+    leaf = chain[0]
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["mydomain"]
+    assert sans.get_values_for_type(x509.IPAddress) == []  # why https://88.88.88.88 fails
+    subject = {a.oid: a.value for a in leaf.subject}
+    assert subject[NameOID.JURISDICTION_COUNTRY_NAME] == "GB"
+    assert subject[NameOID.BUSINESS_CATEGORY] == "Private Organization"
+    assert subject[NameOID.SERIAL_NUMBER] == "09231974"
+    assert subject[NameOID.COMMON_NAME] == "mydomain"
+    assert "DigiCert EV RSA CA G2" in leaf.issuer.rfc4514_string()
+    assert chain[1].subject == leaf.issuer  # the intermediate is sent along
+    assert eku(leaf) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    # the chain verifies against the client's trust store (the lab root) for the name mydomain
+    verifier = PolicyBuilder().store(Store([made.root.cert])).build_server_verifier(x509.DNSName("mydomain"))
+    verifier.verify(leaf, chain[1:])
+
+
+def test_client_certificates_differ_exactly_where_the_lessons_need(made: Pki) -> None:
+    now = dt.datetime.now(dt.UTC)
+    client = made.client.cert
+    assert eku(client) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert client.not_valid_before_utc < now < client.not_valid_after_utc
+    assert made.rogue_client.cert.issuer == made.rogue_ca.cert.subject != made.client_ca.cert.subject
+    assert made.expired_client.cert.not_valid_after_utc < now
+    assert eku(made.noeku_client.cert) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    verifier = PolicyBuilder().store(Store([made.client_ca.cert])).build_client_verifier()
+    verifier.verify(client, [])
+    for bad in (made.rogue_client, made.expired_client, made.noeku_client):
+        with pytest.raises(VerificationError):
+            verifier.verify(bad.cert, [])
+
+
+def test_certificates_are_reused_while_valid(made: Pki) -> None:
+    again = Pki(made.dir)
+    assert again.client.cert == made.client.cert
+    assert again.root.cert == made.root.cert
+
+
+def test_certificates_are_made_again_before_they_expire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = Pki(tmp_path)
+    real_now = pki_module._now
+    monkeypatch.setattr(pki_module, "_now", lambda: real_now() + pki_module.LIFETIME - dt.timedelta(days=3))
+    second = Pki(tmp_path)
+    assert second.client.cert.serial_number != first.client.cert.serial_number
+    assert second.root.cert == first.root.cert  # the root lives longer and is kept
+
+
+def test_a_changed_host_spec_gets_its_own_certificate(made: Pki, tmp_path: Path) -> None:
+    file = tmp_path / "ip.toml"
+    file.write_text('title = "t"\ntopology = "seed"\n[hosts.glb]\ncert.ips = ["88.88.88.88"]\n')
+    with_ip = made.server(scenario.load(file).hosts["glb"])
+    plain = made.server(scenario.load("seed").hosts["glb"])
+    assert with_ip.cert != plain.cert
+    leaf = x509.load_pem_x509_certificates(with_ip.cert.read_bytes())[0]
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["88.88.88.88"]
+
+
+def test_a_damaged_manifest_means_a_fresh_start(tmp_path: Path) -> None:
+    first = Pki(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    second = Pki(tmp_path)
+    assert second.client.cert != first.client.cert
+    assert json.loads((tmp_path / "manifest.json").read_text())["version"] == pki_module.VERSION
