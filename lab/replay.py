@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import trio
 
 from .events import Event, Timeline
 from .narrate import event_line, render_step
-from .runner import BASE_PATH, compare
+from .runner import compare
 from .scenario import ROOT, Scenario
 from .session import cancel_on_terminate, open_lab
 
@@ -60,25 +59,31 @@ async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool) -> int:
 
 
 async def shell(scenario: Scenario) -> int:
+    """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it."""
     timeline = Timeline()
-    t0 = trio.current_time()
-    del t0
+    first: list[float] = []
 
     def show(event: Event) -> None:
         if event.kind != "listening":
-            print(event_line(event, first[0] if first else event.t), file=sys.stderr, flush=True)
             if not first:
                 first.append(event.t)
+            print(event_line(event, first[0]), file=sys.stderr, flush=True)
 
-    first: list[float] = []
     timeline.subscribe(show)
-    async with open_lab(scenario, timeline=timeline) as runner:
-        hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values())
-        print(f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
-              "happen; exit (or Ctrl-D) ends the lab.", file=sys.stderr)
-        shell_bin = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
-        env = runner.environment({"PS1": f"(lab:{scenario.name}) \\w\\$ "})
-        done = await trio.run_process([shell_bin, "--norc", "-i"] if shell_bin.endswith("bash") else [shell_bin],
-                                      env=env, cwd=str(ROOT), check=False, stdin=None)
-        del BASE_PATH
-    return done.returncode
+    returncode = 0
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(cancel_on_terminate, scope)
+            async with open_lab(scenario, timeline=timeline) as runner:
+                hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values())
+                print(f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
+                      "happen; exit (or Ctrl-D) ends the lab.", file=sys.stderr, flush=True)
+                env = runner.environment({"PS1": f"(lab:{scenario.name}) \\w\\$ "})
+                done = await trio.run_process(["bash", "--norc", "--noprofile", "-i"], env=env, cwd=str(ROOT),
+                                              check=False, stdin=None)
+                returncode = done.returncode
+            nursery.cancel_scope.cancel()
+    if scope.cancelled_caught:
+        print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
+        return 143
+    return returncode
