@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Ctrl-C must stop the lab even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
@@ -78,12 +81,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return _dispatch(parser, args)
-    except LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("lab: interrupted; the lab's hosts and namespace are gone", file=sys.stderr)
-        return 130
+    except BaseException as exc:  # trio wraps errors from tasks in exception groups: look inside
+        leaf = _leaf(exc)
+        if isinstance(leaf, LabError):
+            print(f"lab: {leaf}", file=sys.stderr)
+            return leaf.exit_code
+        if isinstance(leaf, KeyboardInterrupt):
+            print("lab: interrupted; the lab's hosts and namespace are gone", file=sys.stderr)
+            return 130
+        raise
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The one error inside (nested) exception groups, or the group itself if it holds several kinds."""
+    while isinstance(exc, BaseExceptionGroup):
+        kinds = {type(e) for e in exc.exceptions}
+        if len(kinds) != 1:
+            return exc
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

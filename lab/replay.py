@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import trio
@@ -58,6 +59,14 @@ async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool) -> int:
     return result.exit_code
 
 
+async def _hang_up(process: trio.Process) -> None:
+    """An interactive bash ignores SIGTERM; SIGHUP is what ends it when its terminal goes away."""
+    process.send_signal(signal.SIGHUP)
+    with trio.move_on_after(2):
+        await process.wait()
+    process.kill()
+
+
 async def shell(scenario: Scenario) -> int:
     """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it."""
     timeline = Timeline()
@@ -80,7 +89,7 @@ async def shell(scenario: Scenario) -> int:
                       "happen; exit (or Ctrl-D) ends the lab.", file=sys.stderr, flush=True)
                 env = runner.environment({"PS1": f"(lab:{scenario.name}) \\w\\$ "})
                 done = await trio.run_process(["bash", "--norc", "--noprofile", "-i"], env=env, cwd=str(ROOT),
-                                              check=False, stdin=None)
+                                              check=False, stdin=None, deliver_cancel=_hang_up)
                 returncode = done.returncode
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
