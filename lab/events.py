@@ -75,7 +75,9 @@ class Timeline:
         peer: str = "",
         **data: Any,
     ) -> Event:
-        event = Event(t=time.monotonic(), host=host, kind=kind, conn=conn, peer=peer, summary=summary, data=data)
+        event = Event(
+            t=time.monotonic(), host=host, kind=kind, conn=conn, peer=peer, summary=summary, data=data
+        )
         with self._lock:
             self._events.append(event)
             if kind == "closed":

@@ -73,7 +73,11 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
             if not data and conn.their_state is h11.IDLE:
                 return answered
             continue
-        if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED and conn.our_state is h11.MUST_CLOSE:
+        if (
+            isinstance(event, h11.ConnectionClosed)
+            or (event is h11.PAUSED
+            and conn.our_state is h11.MUST_CLOSE)
+        ):
             return answered
         if isinstance(event, h11.Request):
             headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in event.headers)
@@ -97,7 +101,9 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
             )
             response = await respond(request)
             headers_out = [*response.headers, ("content-length", str(len(response.body)))]
-            await stream.send_all(conn.send(h11.Response(status_code=response.status, headers=headers_out)) or b"")
+            await stream.send_all(
+                conn.send(h11.Response(status_code=response.status, headers=headers_out)) or b""
+            )
             await stream.send_all(conn.send(h11.Data(data=response.body)) or b"")
             await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
             answered += 1
@@ -109,7 +115,9 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
 
 
 async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn = h2.connection.H2Connection(
+        config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+    )
     conn.initiate_connection()
     await stream.send_all(conn.data_to_send())
     pending: dict[int, tuple[list[tuple[str, str]], bytearray]] = {}

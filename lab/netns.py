@@ -94,7 +94,9 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
         if ip not in ("127.0.0.1", "::1"):
             commands.append(f"addr add {ip}/{prefix} dev lo\n")
     if commands:
-        result = subprocess.run(["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True)
+        result = subprocess.run(
+            ["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise NamespaceUnavailable(f"adding lab addresses: {result.stderr.strip()}")
 
@@ -118,7 +120,9 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
         if scenario.client.trust == "lab-root":
             subject_hash = subprocess.run(
                 ["openssl", "x509", "-noout", "-subject_hash", "-in", str(bundle)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             ).stdout.strip()
             if subject_hash:
                 (certs / f"{subject_hash}.0").symlink_to("ca-certificates.crt")

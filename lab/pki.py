@@ -109,7 +109,9 @@ class Pki:
         self._made: dict[str, _Made] = {}
         self._dirty = False
 
-        self.root = self._ca("lab-root-ca", _name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)"))
+        self.root = self._ca(
+            "lab-root-ca", _name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)")
+        )
         self.ev = self._ca(
             "ev-intermediate",
             _name(C="US", O="DigiCert Inc (lab stand-in)", CN="DigiCert EV RSA CA G2 (lab)"),
@@ -123,7 +125,9 @@ class Pki:
         self.expired_client = self._client(
             "expired-client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH], expired=True
         )
-        self.noeku_client = self._client("noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+        self.noeku_client = self._client(
+            "noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH]
+        )
         self.save()
 
     # -- public API -------------------------------------------------------------------------------
@@ -160,19 +164,22 @@ class Pki:
 
     # -- making certificates ----------------------------------------------------------------------
 
-    def _ca(self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1) -> _Made:
+    def _ca(
+        self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1
+    ) -> _Made:
         def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
             builder = self._base(subject, key, issuer, now, lifetime=LIFETIME * 4)
-            return (
-                builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-                .add_extension(
-                    x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-                )
+            return builder.add_extension(
+                x509.BasicConstraints(ca=True, path_length=path_length), critical=True
+            ).add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
             )
 
         return self._make(name, {"subject": subject.rfc4514_string()}, issuer, build, chain=False)
 
-    def _client(self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False) -> _Made:
+    def _client(
+        self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False
+    ) -> _Made:
         subject = _name(C="GB", O="Lab Learners", CN=f"lab {name}")
         # A SAN, as real client certificates carry (and cryptography's client verifier requires); the
         # SPIFFE URI feeds the load balancer's {client_cert_spiffe_id} header variable.
@@ -196,7 +203,9 @@ class Pki:
     ) -> _Made:
         def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
             start = now - dt.timedelta(days=60) if expired else now
-            builder = self._base(subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME)
+            builder = self._base(
+                subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME
+            )
             builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             builder = builder.add_extension(
                 x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
@@ -211,7 +220,11 @@ class Pki:
 
     @staticmethod
     def _base(
-        subject: x509.Name, key: rsa.RSAPrivateKey, issuer: _Made | None, start: dt.datetime, lifetime: dt.timedelta
+        subject: x509.Name,
+        key: rsa.RSAPrivateKey,
+        issuer: _Made | None,
+        start: dt.datetime,
+        lifetime: dt.timedelta,
     ) -> x509.CertificateBuilder:
         builder = (
             x509.CertificateBuilder()
@@ -242,8 +255,10 @@ class Pki:
         cert_path = self.dir / f"{name}.crt"
         key_path = self.dir / f"{name}.key"
         fingerprint = hashlib.sha256(
-            json.dumps({"spec": spec, "issuer": issuer and issuer.cert.fingerprint(hashes.SHA256()).hex()},
-                       sort_keys=True).encode()
+            json.dumps(
+                {"spec": spec, "issuer": issuer and issuer.cert.fingerprint(hashes.SHA256()).hex()},
+                sort_keys=True,
+            ).encode()
         ).hexdigest()
         made = self._reuse(name, fingerprint, cert_path, key_path, expired)
         if made is None:
@@ -254,9 +269,15 @@ class Pki:
             pem = cert.public_bytes(serialization.Encoding.PEM)
             if chain and issuer and issuer.cert.issuer != issuer.cert.subject:
                 pem += issuer.cert.public_bytes(serialization.Encoding.PEM)
-            _write(key_path, key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ), mode=0o600)
+            _write(
+                key_path,
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ),
+                mode=0o600,
+            )
             _write(cert_path, pem, mode=0o644)
             self._manifest["items"][name] = {"fingerprint": fingerprint}
             self._dirty = True
@@ -264,7 +285,9 @@ class Pki:
         self._made[name] = made
         return made
 
-    def _reuse(self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool) -> _Made | None:
+    def _reuse(
+        self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool
+    ) -> _Made | None:
         if self._manifest["items"].get(name, {}).get("fingerprint") != fingerprint:
             return None
         try:
@@ -295,7 +318,9 @@ def host_cert_spec(host: Host) -> dict[str, Any]:
     allowed = {"names", "ips", "subject", "issuer", "expired"}
     for key in raw:
         if key not in allowed:
-            raise host.source.error(("cert", key), f"unknown cert key '{key}' (expected one of: {', '.join(sorted(allowed))})")
+            raise host.source.error(
+                ("cert", key), f"unknown cert key '{key}' (expected one of: {', '.join(sorted(allowed))})"
+            )
     names = raw.get("names", [host.name])
     ips = raw.get("ips", [])
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
@@ -304,7 +329,7 @@ def host_cert_spec(host: Host) -> dict[str, Any]:
         raise host.source.error(("cert", "ips"), "cert.ips must be a list of IP addresses")
     subject = raw.get("subject", {"CN": names[0] if names else host.name})
     if not isinstance(subject, dict):
-        raise host.source.error(("cert", "subject"), "cert.subject must be a table like { CN = \"mydomain\" }")
+        raise host.source.error(("cert", "subject"), 'cert.subject must be a table like { CN = "mydomain" }')
     for key in subject:
         if key not in SUBJECT_FIELDS:
             raise host.source.error(
@@ -313,7 +338,9 @@ def host_cert_spec(host: Host) -> dict[str, Any]:
             )
     issuer = raw.get("issuer", "ev")
     if issuer not in ISSUERS:
-        raise host.source.error(("cert", "issuer"), f"unknown issuer {issuer!r} (expected one of: {', '.join(ISSUERS)})")
+        raise host.source.error(
+            ("cert", "issuer"), f"unknown issuer {issuer!r} (expected one of: {', '.join(ISSUERS)})"
+        )
     return {
         "names": names,
         "ips": ips,

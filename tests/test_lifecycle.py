@@ -63,8 +63,12 @@ def wait_for_line(stream: object, needle: str) -> None:
 def test_lab_up_ends_cleanly(sig: signal.Signals) -> None:
     mounts_before = Path("/proc/self/mountinfo").read_text()
     with subprocess.Popen(
-        [sys.executable, "-m", "lab", "up", "seed"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "lab", "up", "seed"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as lab:
         wait_for_line(lab.stderr, "is up")  # readiness: every host is listening and the shell starts
         ns = os.readlink(f"/proc/{lab.pid}/ns/net")
@@ -84,8 +88,13 @@ def test_lab_run_ends_cleanly_on_sigterm_while_curl_runs(tmp_path: Path) -> None
         'title = "hang"\ntopology = "seed"\nstory = "a step that waits"\n[hosts.reset]\nmode = "silent"\n'
         '[[steps]]\nrun = "curl -sS -m 60 https://mydomain"\n'
     )
-    with subprocess.Popen([sys.executable, "-m", "lab", "run", str(scenario)], cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as lab:
+    with subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", str(scenario)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as lab:
         deadline = time.monotonic() + 20
         curl: list[int] = []
         while not curl and time.monotonic() < deadline:  # readiness: the step's curl process exists

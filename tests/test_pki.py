@@ -74,7 +74,9 @@ def test_certificates_are_reused_while_valid(made: Pki) -> None:
     assert again.root.cert == made.root.cert
 
 
-def test_certificates_are_made_again_before_they_expire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_certificates_are_made_again_before_they_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = Pki(tmp_path)
     real_now = pki_module._now
     monkeypatch.setattr(pki_module, "_now", lambda: real_now() + pki_module.LIFETIME - dt.timedelta(days=3))

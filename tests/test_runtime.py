@@ -45,7 +45,9 @@ async def test_old_service_echoes_what_it_saw(lab: LabFactory, tls_max: str) -> 
 
 async def test_http1_path_and_ip_literal_verifies_chain_but_not_name(lab: LabFactory) -> None:
     async with lab("seed") as runner:
-        http1 = await runner.run(["curl", "-sS", "--http1.1", "--resolve", "mydomain:443:10.1.1.1", "https://mydomain"])
+        http1 = await runner.run(
+            ["curl", "-sS", "--http1.1", "--resolve", "mydomain:443:10.1.1.1", "https://mydomain"]
+        )
         by_ip = await runner.run(["curl", "-sS", "https://10.1.1.1"])
     assert http1.exit_code == 0
     assert "request: GET / HTTP/1.1" in http1.stdout
@@ -66,7 +68,11 @@ def test_exec_json_contract() -> None:
     """`lab exec seed --json -- curl -sS https://mydomain` in a fresh process: exit 35, reached null."""
     done = subprocess.run(
         [sys.executable, "-m", "lab", "exec", "seed", "--json", "--", "curl", "-sS", "https://mydomain"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     record = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 35

@@ -32,7 +32,8 @@ def test_seed_topology_is_the_documented_world() -> None:
 def test_every_catalog_scenario_loads(path: Path) -> None:
     loaded = scenario.load(path)
     assert loaded.steps, f"{path} has no steps"
-    assert loaded.title and loaded.story
+    assert loaded.title
+    assert loaded.story
 
 
 def test_scenario_overrides_topology_table_by_table(tmp_path: Path) -> None:
@@ -45,28 +46,65 @@ def test_scenario_overrides_topology_table_by_table(tmp_path: Path) -> None:
 
 BAD = [
     # (file text, expected line, expected message fragment)
-    ('title = "x"\ntopology = "seed"\n\n[hosts.glb]\nkind = "glbb"\n', 5,
-     "unknown host kind 'glbb' (expected one of: glb, backend, reset, http-proxy, socks5)"),
+    (
+        'title = "x"\ntopology = "seed"\n\n[hosts.glb]\nkind = "glbb"\n',
+        5,
+        "unknown host kind 'glbb' (expected one of: glb, backend, reset, http-proxy, socks5)",
+    ),
     ('title = "x"\ntopology = "nope"\n', 2, "unknown topology 'nope' (expected one of: seed)"),
-    ('title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1:443"\n', 4, "does not appear to be an IPv4 or IPv6"),
+    (
+        'title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1:443"\n',
+        4,
+        "does not appear to be an IPv4 or IPv6",
+    ),
     ('title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1"\n', 4, "must be ip:port"),
     ('title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1:70000"\n', 4, "port 70000 is out of range"),
-    ('title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1:443"\nmode = "rude"\n', 5,
-     "unknown reset mode 'rude' (expected one of: fin, rst, silent)"),
-    ('title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1:443"\n'
-     '[hosts.b]\nkind = "reset"\naddress = "10.1.1.1:443"\n', 7, "already used by host 'a'"),
-    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n'
-     '[[steps]]\nrun = "wget https://mydomain"\n', 6, "only curl runs in the lab, not 'wget'"),
-    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n[steps.expect]\nexit = "35"\n',
-     6, "'exit' must be curl's exit code (an integer), not '35'"),
-    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.reached = "gbl"\n', 5,
-     "unknown host 'gbl'"),
+    (
+        'title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1:443"\nmode = "rude"\n',
+        5,
+        "unknown reset mode 'rude' (expected one of: fin, rst, silent)",
+    ),
+    (
+        'title = "x"\n[hosts.a]\nkind = "reset"\naddress = "10.1.1.1:443"\n'
+        '[hosts.b]\nkind = "reset"\naddress = "10.1.1.1:443"\n',
+        7,
+        "already used by host 'a'",
+    ),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n'
+        '[[steps]]\nrun = "wget https://mydomain"\n',
+        6,
+        "only curl runs in the lab, not 'wget'",
+    ),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n'
+        '[steps.expect]\nexit = "35"\n',
+        6,
+        "'exit' must be curl's exit code (an integer), not '35'",
+    ),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.reached = "gbl"\n',
+        5,
+        "unknown host 'gbl'",
+    ),
     ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpct = 1\n', 5, "unknown key 'expct'"),
     ('title = "x"\ntopology = "seed"\n[[steps]]\nsay = "no command"\n', 3, "step has no 'run'"),
-    ('title = "x"\n[client]\nhosts = { mydomain = "not-an-ip" }\n', 3, "'mydomain' must map to an IP address"),
+    (
+        'title = "x"\n[client]\nhosts = { mydomain = "not-an-ip" }\n',
+        3,
+        "'mydomain' must map to an IP address",
+    ),
     ('title = "x"\n[client]\ntrust = "system"\n', 3, "unknown trust store 'system'"),
-    ('title = "x"\ntopology = "seed"\n[hosts.old]\ncert.subject = { CNN = "x" }\n', 4, "unknown subject field 'CNN'"),
-    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl \'unclosed"\n', 4, "cannot split the command line"),
+    (
+        'title = "x"\ntopology = "seed"\n[hosts.old]\ncert.subject = { CNN = "x" }\n',
+        4,
+        "unknown subject field 'CNN'",
+    ),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl \'unclosed"\n',
+        4,
+        "cannot split the command line",
+    ),
     ('title = "x"\nsteps = [\n', 2, "not valid TOML"),
     ('title = "x"\n\n[hosts.a]\nkind = \n', 4, "not valid TOML: Invalid value"),
 ]
@@ -87,8 +125,13 @@ def test_broken_files_name_file_line_and_what_is_expected(
 def test_lab_check_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "x.toml"
     bad.write_text('title = "x"\ntopology = "seed"\n\n[hosts.glb]\nkind = "glbb"\n')
-    done = subprocess.run([sys.executable, "-m", "lab", "check", str(bad)], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "x.toml:5: unknown host kind 'glbb'" in done.stderr
@@ -96,13 +139,15 @@ def test_lab_check_prints_one_line_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario_name_lists_the_known_ones() -> None:
-    with pytest.raises(ScenarioError, match="no such scenario .*public-dns"):
+    with pytest.raises(ScenarioError, match=r"no such scenario .*public-dns"):
         scenario.find("does-not-exist")
 
 
 def test_line_index_understands_arrays_of_tables_and_dotted_keys() -> None:
-    index = LineIndex('a = 1\n[[steps]]\nrun = "x"\n[[steps]]\nrun = "y"\n[steps.expect]\nexit = 2\n'
-                      "[hosts.glb]\ncert.names = []\n")
+    index = LineIndex(
+        'a = 1\n[[steps]]\nrun = "x"\n[[steps]]\nrun = "y"\n[steps.expect]\nexit = 2\n'
+        "[hosts.glb]\ncert.names = []\n"
+    )
     assert index.line(("steps", 1, "run")) == 5
     assert index.line(("steps", 1, "expect", "exit")) == 7
     assert index.line(("hosts", "glb", "cert", "names")) == 9

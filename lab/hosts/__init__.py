@@ -40,4 +40,6 @@ def check_keys(host: Host, allowed: set[str]) -> None:
     for key in host.settings:
         if key not in allowed:
             expected = ", ".join(sorted(allowed)) or "none"
-            raise host.source.error((key,), f"unknown setting '{key}' for a {host.kind} host (expected one of: {expected})")
+            raise host.source.error(
+                (key,), f"unknown setting '{key}' for a {host.kind} host (expected one of: {expected})"
+            )

@@ -23,18 +23,28 @@ def validate(host: Host, scenario: Scenario) -> None:
     check_keys(host, {"mode"})
     mode = host.settings.get("mode", "fin")
     if mode not in MODES:
-        raise host.source.error(("mode",), f"unknown reset mode {mode!r} (expected one of: {', '.join(MODES)})")
+        raise host.source.error(
+            ("mode",), f"unknown reset mode {mode!r} (expected one of: {', '.join(MODES)})"
+        )
 
 
-async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def serve(
+    host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
     mode = host.settings.get("mode", "fin")
 
     async def handle(conn: Connection) -> None:
         data = await conn.stream.receive_some(65536)
         hello = clienthello.parse(bytes(data))
         if hello:
-            conn.emit("tls-failed", f"read a ClientHello (SNI {hello.sni or 'none'}); answering with {mode}",
-                      sni=hello.sni, alpn=list(hello.alpn), reason=f"reset host ({mode})", alert=None)
+            conn.emit(
+                "tls-failed",
+                f"read a ClientHello (SNI {hello.sni or 'none'}); answering with {mode}",
+                sni=hello.sni,
+                alpn=list(hello.alpn),
+                reason=f"reset host ({mode})",
+                alert=None,
+            )
         elif data:
             conn.emit("error", f"read {len(data)} bytes that are not a ClientHello; answering with {mode}")
         if mode == "silent":
