@@ -1,0 +1,131 @@
+"""Sans-io pieces of the runtime: ClientHello reader, curl -v reader, the timeline."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+
+import pytest
+
+from lab import clienthello, curlv
+from lab.errors import CommandError
+from lab.events import Timeline
+from lab.runner import check_command
+
+
+def real_client_hello(server_hostname: str | None, alpn: list[str]) -> bytes:
+    """The bytes OpenSSL really sends first, produced through memory BIOs (no socket)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(alpn)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def test_client_hello_names_sni_and_alpn() -> None:
+    hello = clienthello.parse(real_client_hello("mydomain", ["h2", "http/1.1"]))
+    assert hello == clienthello.ClientHello(sni="mydomain", alpn=("h2", "http/1.1"))
+
+
+def test_client_hello_without_sni_for_ip_literals() -> None:
+    hello = clienthello.parse(real_client_hello(None, ["http/1.1"]))
+    assert hello is not None
+    assert hello.sni is None
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"\x16\x03\x01\x00\x05\x02\x00",
+        b"\x16\x03\x01\xff\xff\x01" + b"\xff" * 40,
+    ],
+)
+def test_garbage_is_not_a_client_hello(garbage: bytes) -> None:
+    assert clienthello.parse(garbage) is None
+
+
+def test_truncated_client_hello_never_raises() -> None:
+    data = real_client_hello("mydomain", ["h2"])
+    for cut in range(len(data)):
+        clienthello.parse(data[:cut])  # must not raise
+
+
+CURL_788 = """\
+* Added mydomain:443:88.88.88.88 to DNS cache
+* Hostname mydomain was found in DNS cache
+*   Trying 88.88.88.88:443...
+* Connected to mydomain (88.88.88.88) port 443 (#0)
+* ALPN: offers h2,http/1.1
+} [5 bytes data]
+* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384
+*  subject: C=GB; CN=mydomain
+> GET / HTTP/2
+> Host: mydomain
+< HTTP/2 200
+< served-by: glb
+curl: (56) OpenSSL SSL_read: error:0A00045C:SSL routines::tlsv13 alert certificate required, errno 0
+"""
+
+
+def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
+    parsed = curlv.parse(CURL_788)
+    assert parsed.connected == ("mydomain (88.88.88.88) port 443",)
+    assert parsed.error_code == 56
+    assert parsed.error is not None
+    assert parsed.error.endswith("certificate required, errno 0")
+    assert parsed.response_status == "< HTTP/2 200"
+    assert "*   Trying 88.88.88.88:443..." in parsed.key_lines
+    assert "< served-by: glb" in parsed.key_lines
+    assert "} [5 bytes data]" not in parsed.key_lines
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "args"),
+    [
+        (["curl", "-v", "x"], {}, ["curl", "-v", "x"]),
+        (
+            ["env", "https_proxy=http://p:1", "NO_PROXY=a", "curl", "x"],
+            {"https_proxy": "http://p:1", "NO_PROXY": "a"},
+            ["curl", "x"],
+        ),
+        (
+            ["HTTPS_PROXY=http://p:1", "/usr/bin/curl", "x"],
+            {"HTTPS_PROXY": "http://p:1"},
+            ["/usr/bin/curl", "x"],
+        ),
+    ],
+)
+def test_commands_split_into_environment_and_curl(
+    argv: list[str], env: dict[str, str], args: list[str]
+) -> None:
+    assert check_command(argv) == (env, args)
+
+
+@pytest.mark.parametrize("argv", [[], ["env"], ["wget", "x"], ["env", "A=1", "sh", "-c", "curl x"]])
+def test_only_curl_runs(argv: list[str]) -> None:
+    with pytest.raises(CommandError, match="curl"):
+        check_command(argv)
+
+
+def test_timeline_from_threads_and_idle_wait() -> None:
+    timeline = Timeline()
+    seen: list[str] = []
+    timeline.subscribe(lambda event: seen.append(event.kind))
+    conn = timeline.new_conn()
+    timeline.emit("old", "accepted", conn=conn)
+    assert timeline.open_connections == 1
+    assert timeline.wait_idle(0.01) is False
+    closer = threading.Thread(target=timeline.emit, args=("old", "closed"), kwargs={"conn": conn})
+    closer.start()
+    assert timeline.wait_idle(5.0) is True
+    closer.join()
+    assert seen == ["accepted", "closed"]
+    events = timeline.since(0)
+    assert events[0].t <= events[1].t
+    assert events[1].to_json()["conn"] == conn
