@@ -7,7 +7,6 @@ Every subcommand that starts hosts first moves the process into its own network 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -50,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
 
     run = sub.add_parser("run", help="replay a scenario's steps with real curl")
-    run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
+    run.add_argument(
+        "name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path"
+    )
     run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
     run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
 

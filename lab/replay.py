@@ -31,9 +31,14 @@ async def replay(loaded: list[Scenario], as_json: bool) -> int:
                         problems = compare(step.expect, result)
                         failures += bool(problems)
                         if as_json:
-                            record = {"scenario": scenario.name, "step": step.number, "command": step.run,
-                                      **result.to_json(), "ok": not problems,
-                                      "problems": [str(p) for p in problems]}
+                            record = {
+                                "scenario": scenario.name,
+                                "step": step.number,
+                                "command": step.run,
+                                **result.to_json(),
+                                "ok": not problems,
+                                "problems": [str(p) for p in problems],
+                            }
                             print(json.dumps(record), flush=True)
                         else:
                             print(render_step(scenario, step, result, problems), flush=True)
@@ -85,11 +90,21 @@ async def shell(scenario: Scenario) -> int:
             await nursery.start(cancel_on_terminate, scope)
             async with open_lab(scenario, timeline=timeline) as runner:
                 hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values())
-                print(f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
-                      "happen; exit (or Ctrl-D) ends the lab.", file=sys.stderr, flush=True)
+                print(
+                    f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
+                    "happen; exit (or Ctrl-D) ends the lab.",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 env = runner.environment({"PS1": f"(lab:{scenario.name}) \\w\\$ "})
-                done = await trio.run_process(["bash", "--norc", "--noprofile", "-i"], env=env, cwd=str(ROOT),
-                                              check=False, stdin=None, deliver_cancel=_hang_up)
+                done = await trio.run_process(
+                    ["bash", "--norc", "--noprofile", "-i"],
+                    env=env,
+                    cwd=str(ROOT),
+                    check=False,
+                    stdin=None,
+                    deliver_cancel=_hang_up,
+                )
                 returncode = done.returncode
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:

@@ -7,6 +7,7 @@ the runner waits (briefly) for the hosts to close their side, so the events of a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -39,7 +40,9 @@ def check_command(argv: tuple[str, ...] | list[str]) -> tuple[dict[str, str], li
     if not args:
         raise CommandError("no command given (expected: curl …, optionally after env VAR=VALUE …)")
     if os.path.basename(args[0]) != "curl":
-        raise CommandError(f"only curl runs in the lab, not {args[0]!r} (expected: curl …, optionally after env VAR=VALUE …)")
+        raise CommandError(
+            f"only curl runs in the lab, not {args[0]!r} (expected: curl …, optionally after env VAR=VALUE …)"
+        )
     return env, args
 
 
@@ -123,12 +126,21 @@ class Runner:
         timed_out = False
         with trio.move_on_after(self.timeout) as scope:
             done = await trio.run_process(
-                args, env=self.environment(env), cwd=str(ROOT), capture_stdout=True, capture_stderr=True,
-                check=False, stdin=b"",
+                args,
+                env=self.environment(env),
+                cwd=str(ROOT),
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+                stdin=b"",
             )
         if scope.cancelled_caught:
             timed_out = True
-            exit_code, stdout, stderr = 28, b"", f"curl: (28) the lab stopped curl after {self.timeout:g} s\n".encode()
+            exit_code, stdout, stderr = (
+                28,
+                b"",
+                f"curl: (28) the lab stopped curl after {self.timeout:g} s\n".encode(),
+            )
         else:
             exit_code, stdout, stderr = done.returncode, done.stdout, done.stderr
         duration = time.monotonic() - started
@@ -147,7 +159,5 @@ class Runner:
         )
 
     def cleanup(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # curl may have left files there; leave them
             os.rmdir(self.home)
-        except OSError:
-            pass

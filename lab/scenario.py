@@ -119,7 +119,9 @@ def find(name_or_path: str) -> Path:
     if topology.exists():
         return topology
     known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-    raise ScenarioError(name_or_path, None, f"no such scenario (known: {known}; or give a path to a .toml file)")
+    raise ScenarioError(
+        name_or_path, None, f"no such scenario (known: {known}; or give a path to a .toml file)"
+    )
 
 
 def catalog() -> list[Path]:
@@ -169,7 +171,7 @@ def parse_address(text: str) -> tuple[str, int]:
     """``"88.88.88.88:443"`` or ``"[::1]:443"`` -> (ip, port); ValueError says what is wrong."""
     host, sep, port_text = text.rpartition(":")
     if not sep or not port_text.isdigit():
-        raise ValueError(f"address {text!r} must be ip:port, like \"88.88.88.88:443\"")
+        raise ValueError(f'address {text!r} must be ip:port, like "88.88.88.88:443"')
     host = host.strip("[]")
     ipaddress.ip_address(host)  # raises ValueError with the bad value
     port = int(port_text)
@@ -204,7 +206,9 @@ def load(name_or_path: str | Path) -> Scenario:
         topo_path = TOPOLOGY_DIR / f"{topology_name}.toml"
         if not topo_path.exists():
             known = ", ".join(sorted(p.stem for p in TOPOLOGY_DIR.glob("*.toml")))
-            raise source.error(("topology",), f"unknown topology '{topology_name}' (expected one of: {known})")
+            raise source.error(
+                ("topology",), f"unknown topology '{topology_name}' (expected one of: {known})"
+            )
         base, topo_source = _read(topo_path)
         _unknown(topo_source, (), base, _TOP_KEYS)
         for name in base.get("hosts", {}):
@@ -251,7 +255,9 @@ def _host(name: str, spec: Any, source: Source) -> Host:
         raise source.error((), f"host '{name}' has no kind (expected one of: {', '.join(HOST_KINDS)})")
     kind = spec["kind"]
     if kind not in HOST_KINDS:
-        raise source.error(("kind",), f"unknown host kind {kind!r} (expected one of: {', '.join(HOST_KINDS)})")
+        raise source.error(
+            ("kind",), f"unknown host kind {kind!r} (expected one of: {', '.join(HOST_KINDS)})"
+        )
     if "address" not in spec:
         raise source.error((), f"host '{name}' has no address (expected ip:port, like \"10.1.1.1:443\")")
     address = _expect_type(source, ("address",), spec["address"], str, 'a string "ip:port"')
@@ -279,10 +285,14 @@ def _client(spec: dict[str, Any], source: Source) -> Client:
         try:
             ipaddress.ip_address(addr)
         except (ValueError, TypeError):
-            raise source.error(("client", "hosts", name), f"'{name}' must map to an IP address, not {addr!r}") from None
+            raise source.error(
+                ("client", "hosts", name), f"'{name}' must map to an IP address, not {addr!r}"
+            ) from None
     trust = spec.get("trust", "lab-root")
     if trust not in TRUST_STORES:
-        raise source.error(("client", "trust"), f"unknown trust store {trust!r} (expected one of: {', '.join(TRUST_STORES)})")
+        raise source.error(
+            ("client", "trust"), f"unknown trust store {trust!r} (expected one of: {', '.join(TRUST_STORES)})"
+        )
     return Client(hosts=dict(hosts), trust=trust)
 
 

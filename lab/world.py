@@ -93,7 +93,9 @@ class World:
             hint = ""
             if exc.errno == errno.EADDRNOTAVAIL:
                 hint = " (the address is not on this machine: run the lab inside its namespace)"
-            raise HostStartError(f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}") from None
+            raise HostStartError(
+                f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}"
+            ) from None
         self.timeline.emit(host.name, "listening", f"{host.kind} listening on {host.address}")
         async with trio.open_nursery() as nursery:
             task_status.started()
@@ -108,7 +110,9 @@ class World:
             try:
                 await handler(conn)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
-                conn.notes.setdefault("close_reason", f"the peer closed the connection ({type(exc).__name__})")
+                conn.notes.setdefault(
+                    "close_reason", f"the peer closed the connection ({type(exc).__name__})"
+                )
             except Exception as exc:  # a misbehaving peer must never stop the host
                 conn.emit("error", f"{type(exc).__name__}: {exc}")
             finally:
@@ -116,9 +120,10 @@ class World:
                     with trio.move_on_after(1):
                         await conn.stream.aclose()
                     reason = conn.notes.get("close_reason", "")
+                    reason = f" - {reason}" if reason else ""
                     conn.emit(
                         "closed",
-                        f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){' - ' + reason if reason else ''}",
+                        f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){reason}",
                         received=conn.stream.received,
                         sent=conn.stream.sent,
                     )

@@ -57,11 +57,13 @@ def tls_context(host: Host, world: World, sni_seen: dict[int, str]) -> ssl.SSLCo
     def remember_sni(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> None:
         sni_seen[id(obj)] = name or ""
 
-    context.sni_callback = remember_sni  # type: ignore[assignment]
+    context.sni_callback = remember_sni
     return context
 
 
-async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def serve(
+    host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
     sni_seen: dict[int, str] = {}
     context = tls_context(host, world, sni_seen) if host.settings.get("tls", True) else None
 
@@ -83,17 +85,29 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             conn.emit(
                 "tls-ok",
                 f"{tls.version()} handshake ok, SNI {conn.notes['sni'] or 'none'}, ALPN {alpn or 'none'}",
-                sni=conn.notes["sni"], version=tls.version(), alpn=alpn, cipher=tls.cipher()[0],
+                sni=conn.notes["sni"],
+                version=tls.version(),
+                alpn=alpn,
+                cipher=tls.cipher()[0],
             )
             stream = tls
 
         async def respond(request: Request) -> Response:
-            conn.emit("request", request.line + f" (authority {request.authority or 'none'})",
-                      method=request.method, target=request.target, authority=request.authority,
-                      http_version=request.http_version)
+            conn.emit(
+                "request",
+                request.line + f" (authority {request.authority or 'none'})",
+                method=request.method,
+                target=request.target,
+                authority=request.authority,
+                http_version=request.http_version,
+            )
             response = describe(host, conn, request)
-            conn.emit("response", f"{response.status}, served-by {host.name}", status=response.status,
-                      served_by=host.name)
+            conn.emit(
+                "response",
+                f"{response.status}, served-by {host.name}",
+                status=response.status,
+                served_by=host.name,
+            )
             return response
 
         try:
