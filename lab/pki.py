@@ -149,6 +149,7 @@ class Pki:
             expired=spec["expired"],
             spec=spec,
         )
+        self.save()
         return made.pair
 
     @property

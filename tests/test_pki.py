@@ -69,9 +69,12 @@ def test_client_certificates_differ_exactly_where_the_lessons_need(made: Pki) ->
 
 
 def test_certificates_are_reused_while_valid(made: Pki) -> None:
+    glb = scenario.load("seed").hosts["glb"]
+    first = made.server(glb).cert.read_bytes()
     again = Pki(made.dir)
     assert again.client.cert == made.client.cert
     assert again.root.cert == made.root.cert
+    assert again.server(glb).cert.read_bytes() == first  # a warm start makes no new keys
 
 
 def test_certificates_are_made_again_before_they_expire(
