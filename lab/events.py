@@ -27,6 +27,7 @@ EventKind = Literal[
     "tunnel-opened",  # proxy connected upstream
     "tunnel-refused",  # proxy refused (403/502/...)
     "forwarded",  # GLB forwarded to a backend
+    "client-hello",  # a proxy saw the client's ClientHello go through its tunnel (SNI)
     "log",  # GLB Cloud-Logging-like entry
     "closed",  # connection closed (bytes each way)
     "error",  # garbage from a peer etc.
@@ -75,9 +76,7 @@ class Timeline:
         peer: str = "",
         **data: Any,
     ) -> Event:
-        event = Event(
-            t=time.monotonic(), host=host, kind=kind, conn=conn, peer=peer, summary=summary, data=data
-        )
+        event = Event(t=time.monotonic(), host=host, kind=kind, conn=conn, peer=peer, summary=summary, data=data)
         with self._lock:
             self._events.append(event)
             if kind == "closed":

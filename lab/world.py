@@ -8,6 +8,7 @@ connections that can only reach other lab hosts (so no host is ever an open rela
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -93,9 +94,7 @@ class World:
             hint = ""
             if exc.errno == errno.EADDRNOTAVAIL:
                 hint = " (the address is not on this machine: run the lab inside its namespace)"
-            raise HostStartError(
-                f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}"
-            ) from None
+            raise HostStartError(f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}") from None
         self.timeline.emit(host.name, "listening", f"{host.kind} listening on {host.address}")
         async with trio.open_nursery() as nursery:
             task_status.started()
@@ -110,9 +109,7 @@ class World:
             try:
                 await handler(conn)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
-                conn.notes.setdefault(
-                    "close_reason", f"the peer closed the connection ({type(exc).__name__})"
-                )
+                conn.notes.setdefault("close_reason", f"the peer closed the connection ({type(exc).__name__})")
             except Exception as exc:  # a misbehaving peer must never stop the host
                 conn.emit("error", f"{type(exc).__name__}: {exc}")
             finally:
@@ -129,6 +126,32 @@ class World:
                     )
 
         return run
+
+
+async def relay(
+    a: trio.abc.Stream, b: trio.abc.Stream, *, on_first_from_a: Callable[[bytes], None] | None = None
+) -> None:
+    """Copy bytes both ways until both sides are done (a tunnel). Half-closes where the stream can."""
+
+    async def pump(src: trio.abc.Stream, dst: trio.abc.Stream, first: Callable[[bytes], None] | None) -> None:
+        try:
+            while data := await src.receive_some(65536):
+                if first is not None:
+                    first(bytes(data))
+                    first = None
+                await dst.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        finally:
+            if isinstance(dst, trio.abc.HalfCloseableStream):
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    await dst.send_eof()
+            else:
+                await dst.aclose()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pump, a, b, on_first_from_a)
+        nursery.start_soon(pump, b, a, None)
 
 
 async def run_world(world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

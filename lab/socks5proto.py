@@ -1,0 +1,176 @@
+"""SOCKS5 (RFC 1928, RFC 1929 user/password), server side, without I/O.
+
+Feed bytes with :meth:`Socks5Server.receive_data`; it returns the bytes to send back and, once the client
+has asked for a destination, a :class:`ConnectRequest`. After :meth:`reply` the connection is a plain
+tunnel. Malformed input raises :class:`Socks5Error` with what was wrong; the server answers nothing more.
+No maintained sans-io SOCKS5 library exists for trio, so this small state machine lives here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from enum import Enum, auto
+
+VERSION = 5
+NO_AUTH, USER_PASSWORD, NO_ACCEPTABLE = 0x00, 0x02, 0xFF
+CMD_CONNECT = 0x01
+ATYP_IPV4, ATYP_DOMAIN, ATYP_IPV6 = 0x01, 0x03, 0x04
+
+# Reply codes (RFC 1928 section 6)
+SUCCEEDED = 0x00
+GENERAL_FAILURE = 0x01
+NOT_ALLOWED = 0x02
+HOST_UNREACHABLE = 0x04
+CONNECTION_REFUSED = 0x05
+COMMAND_NOT_SUPPORTED = 0x07
+ADDRESS_TYPE_NOT_SUPPORTED = 0x08
+
+
+class Socks5Error(Exception):
+    """The peer did not speak SOCKS5 (or broke its rules)."""
+
+
+class _State(Enum):
+    GREETING = auto()
+    AUTH = auto()
+    REQUEST = auto()
+    WAIT_REPLY = auto()
+    TUNNEL = auto()
+    CLOSED = auto()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest:
+    host: str  # a domain (socks5h: the proxy resolves) or an IP literal (socks5: the client resolved)
+    port: int
+    address_type: str  # "domain", "ipv4", "ipv6"
+
+    @property
+    def target(self) -> str:
+        return f"[{self.host}]:{self.port}" if self.address_type == "ipv6" else f"{self.host}:{self.port}"
+
+
+class Socks5Server:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+        self.credentials = credentials
+        self.state = _State.GREETING
+        self._buffer = bytearray()
+        self.user: str | None = None
+
+    @property
+    def tunnel(self) -> bool:
+        return self.state is _State.TUNNEL
+
+    def receive_data(self, data: bytes) -> tuple[bytes, ConnectRequest | None]:
+        """Consume ``data``; return (bytes to send, a request once one is complete)."""
+        self._buffer += data
+        out = bytearray()
+        while True:
+            if self.state is _State.GREETING:
+                if len(self._buffer) < 2:
+                    break
+                if self._buffer[0] != VERSION:
+                    self._fail(f"not SOCKS5: first byte is {self._buffer[0]:#04x}, expected 0x05")
+                count = self._buffer[1]
+                if len(self._buffer) < 2 + count:
+                    break
+                methods = set(self._buffer[2 : 2 + count])
+                del self._buffer[: 2 + count]
+                wanted = USER_PASSWORD if self.credentials else NO_AUTH
+                if wanted not in methods:
+                    self.state = _State.CLOSED
+                    return bytes(out + bytes([VERSION, NO_ACCEPTABLE])), None
+                out += bytes([VERSION, wanted])
+                self.state = _State.AUTH if self.credentials else _State.REQUEST
+            elif self.state is _State.AUTH:
+                parsed = self._parse_auth()
+                if parsed is None:
+                    break
+                user, password = parsed
+                ok = (user, password) == self.credentials
+                out += bytes([0x01, 0x00 if ok else 0x01])
+                if not ok:
+                    self.state = _State.CLOSED
+                    return bytes(out), None
+                self.user = user
+                self.state = _State.REQUEST
+            elif self.state is _State.REQUEST:
+                request = self._parse_request()
+                if request is None:
+                    break
+                self.state = _State.WAIT_REPLY
+                return bytes(out), request
+            else:
+                break
+        return bytes(out), None
+
+    def reply(self, code: int) -> bytes:
+        """The reply to the request; on success the connection becomes a tunnel."""
+        if self.state is not _State.WAIT_REPLY:
+            raise Socks5Error("reply() before a request was received")
+        self.state = _State.TUNNEL if code == SUCCEEDED else _State.CLOSED
+        return bytes([VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])
+
+    def take_buffered(self) -> bytes:
+        """Bytes the client sent after its request (the start of the tunnel)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def _fail(self, message: str) -> None:
+        self.state = _State.CLOSED
+        raise Socks5Error(message)
+
+    def _parse_auth(self) -> tuple[str, str] | None:
+        buf = self._buffer
+        if len(buf) < 2:
+            return None
+        if buf[0] != 0x01:
+            self._fail(f"bad user/password sub-negotiation version {buf[0]:#04x}")
+        ulen = buf[1]
+        if len(buf) < 2 + ulen + 1:
+            return None
+        plen = buf[2 + ulen]
+        if len(buf) < 3 + ulen + plen:
+            return None
+        user = bytes(buf[2 : 2 + ulen]).decode("utf-8", "replace")
+        password = bytes(buf[3 + ulen : 3 + ulen + plen]).decode("utf-8", "replace")
+        del buf[: 3 + ulen + plen]
+        return user, password
+
+    def _parse_request(self) -> ConnectRequest | None:
+        buf = self._buffer
+        if len(buf) < 4:
+            return None
+        if buf[0] != VERSION:
+            self._fail(f"bad request version {buf[0]:#04x}")
+        if buf[1] != CMD_CONNECT:
+            self._fail(f"only CONNECT (0x01) is supported, got command {buf[1]:#04x}")
+        atyp = buf[3]
+        if atyp == ATYP_IPV4:
+            end = 4 + 4
+            if len(buf) < end + 2:
+                return None
+            host, kind = str(ipaddress.IPv4Address(bytes(buf[4:end]))), "ipv4"
+        elif atyp == ATYP_IPV6:
+            end = 4 + 16
+            if len(buf) < end + 2:
+                return None
+            host, kind = str(ipaddress.IPv6Address(bytes(buf[4:end]))), "ipv6"
+        elif atyp == ATYP_DOMAIN:
+            if len(buf) < 5:
+                return None
+            end = 5 + buf[4]
+            if len(buf) < end + 2:
+                return None
+            try:
+                host = bytes(buf[5:end]).decode("ascii")
+            except UnicodeDecodeError:
+                self._fail("the domain name is not ASCII")
+            kind = "domain"
+        else:
+            self._fail(f"unknown address type {atyp:#04x}")
+        port = int.from_bytes(buf[end : end + 2], "big")
+        del buf[: end + 2]
+        return ConnectRequest(host=host, port=port, address_type=kind)
