@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
+USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
 
 # The lines a learner should see: where curl connected, what TLS said, what was sent and answered.
 _KEY = re.compile(
@@ -48,6 +49,9 @@ def parse(stderr: str) -> CurlVerbose:
         match = ERROR.match(line)
         if match:
             error, code = line, int(match.group(1))
+            continue
+        if USAGE_ERROR.match(line) and error is None:  # "curl: option --proxy-resolve: is unknown" (exit 2)
+            error = line
             continue
         if line.startswith("* Connected to "):
             connected.append(line.removeprefix("* Connected to ").split(" (#")[0])
