@@ -142,6 +142,8 @@ async def read_head(conn: Connection) -> bytes | None:
     while True:
         try:
             event = parser.next_event()
+            if event is not h11.NEED_DATA and data.find(b"\r\n\r\n") + 4 > MAX_HEAD:
+                raise h11.RemoteProtocolError(f"request head over {MAX_HEAD} bytes", error_status_hint=431)
         except h11.RemoteProtocolError as exc:
             status = exc.error_status_hint
             conn.emit("error", f"not a valid proxy request: {exc} (answered {status})", status=status)
