@@ -40,6 +40,7 @@ def describe(host: Host, conn: Connection, request: Request) -> Response:
         f"request: {request.line}",
         f"authority: {request.authority or 'none'}",
         f"client-cert: {conn.notes.get('client_cert') or 'none'}",
+        *(f"{k}: {v}" for k, v in request.headers if k.startswith("x-client-cert") or k == "x-lab-via"),
     ]
     return Response(
         status=int(host.settings.get("status", 200)),
@@ -61,9 +62,7 @@ def tls_context(host: Host, world: World, sni_seen: dict[int, str]) -> ssl.SSLCo
     return context
 
 
-async def serve(
-    host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
+async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     sni_seen: dict[int, str] = {}
     context = tls_context(host, world, sni_seen) if host.settings.get("tls", True) else None
 
@@ -102,11 +101,13 @@ async def serve(
                 http_version=request.http_version,
             )
             response = describe(host, conn, request)
+            via = request.header("x-lab-via")  # set by a load balancer that forwarded this request
             conn.emit(
                 "response",
-                f"{response.status}, served-by {host.name}",
+                f"{response.status}, served-by {host.name}" + (f" (behind {via})" if via else ""),
                 status=response.status,
                 served_by=host.name,
+                **({"via": via} if via else {}),
             )
             return response
 
