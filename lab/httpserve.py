@@ -63,61 +63,51 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
     conn = h11.Connection(h11.SERVER)
     answered = 0
     while True:
+        request = await _next_h11_request(stream, conn)
+        if request is None:
+            return answered
+        response = await respond(request)
+        headers_out = [*response.headers, ("content-length", str(len(response.body)))]
+        for event in (h11.Response(status_code=response.status, headers=headers_out), h11.Data(data=response.body)):
+            await stream.send_all(conn.send(event) or b"")
+        await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
+        answered += 1
+        if conn.our_state is h11.MUST_CLOSE:
+            return answered
+        conn.start_next_cycle()
+
+
+async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Request | None:
+    """The next whole request (head and body), or ``None`` when the client is done."""
+    head: h11.Request | None = None
+    body = b""
+    while True:
         try:
             event = conn.next_event()
         except h11.RemoteProtocolError as exc:
             raise PeerProtocolError(f"bad HTTP/1.1 from client: {exc}") from None
         if event is h11.NEED_DATA:
-            data = await stream.receive_some(65536)
-            conn.receive_data(bytes(data))
-            if not data and conn.their_state is h11.IDLE:
-                return answered
-            continue
-        if (
-            isinstance(event, h11.ConnectionClosed)
-            or (event is h11.PAUSED
-            and conn.our_state is h11.MUST_CLOSE)
-        ):
-            return answered
-        if isinstance(event, h11.Request):
-            headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in event.headers)
-            body = b""
-            while True:
-                more = conn.next_event()
-                if more is h11.NEED_DATA:
-                    conn.receive_data(bytes(await stream.receive_some(65536)))
-                    continue
-                if isinstance(more, h11.Data):
-                    body += more.data
-                    continue
-                break
-            request = Request(
-                method=event.method.decode(),
-                target=event.target.decode("latin-1"),
+            conn.receive_data(bytes(await stream.receive_some(65536)))
+        elif isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage) and head is not None:
+            headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in head.headers)
+            return Request(
+                method=head.method.decode(),
+                target=head.target.decode("latin-1"),
                 authority=dict(headers).get("host", ""),
                 http_version="1.1",
                 headers=headers,
                 body=body,
             )
-            response = await respond(request)
-            headers_out = [*response.headers, ("content-length", str(len(response.body)))]
-            await stream.send_all(
-                conn.send(h11.Response(status_code=response.status, headers=headers_out)) or b""
-            )
-            await stream.send_all(conn.send(h11.Data(data=response.body)) or b"")
-            await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
-            answered += 1
-            if conn.our_state is h11.MUST_CLOSE:
-                return answered
-            conn.start_next_cycle()
-        elif event is h11.PAUSED:
-            return answered
+        else:  # ConnectionClosed, or PAUSED after a close
+            return None
 
 
 async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
-    conn = h2.connection.H2Connection(
-        config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-    )
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
     conn.initiate_connection()
     await stream.send_all(conn.data_to_send())
     pending: dict[int, tuple[list[tuple[str, str]], bytearray]] = {}

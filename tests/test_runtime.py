@@ -45,9 +45,7 @@ async def test_old_service_echoes_what_it_saw(lab: LabFactory, tls_max: str) -> 
 
 async def test_http1_path_and_ip_literal_verifies_chain_but_not_name(lab: LabFactory) -> None:
     async with lab("seed") as runner:
-        http1 = await runner.run(
-            ["curl", "-sS", "--http1.1", "--resolve", "mydomain:443:10.1.1.1", "https://mydomain"]
-        )
+        http1 = await runner.run(["curl", "-sS", "--http1.1", "--resolve", "mydomain:443:10.1.1.1", "https://mydomain"])
         by_ip = await runner.run(["curl", "-sS", "https://10.1.1.1"])
     assert http1.exit_code == 0
     assert "request: GET / HTTP/1.1" in http1.stdout
@@ -81,3 +79,26 @@ def test_exec_json_contract() -> None:
     assert record["tunnel"] is None
     assert record["error"].startswith("curl: (35)")
     assert {"host": "reset", "kind": "accepted"}.items() <= record["events"][0].items()
+
+
+@pytest.mark.parametrize("version", ["--http1.1", "--http2"])
+async def test_keep_alive_and_request_bodies(lab: LabFactory, version: str) -> None:
+    async with lab("seed") as runner:
+        result = await runner.run(
+            [
+                "curl",
+                "-sS",
+                version,
+                "--resolve",
+                "mydomain:443:10.1.1.1",
+                "-d",
+                "hello",
+                "https://mydomain/a",
+                "https://mydomain/b",
+            ]
+        )
+    assert result.exit_code == 0, result.stderr
+    requests = [e for e in result.events if e.kind == "request"]
+    assert [e.data["target"] for e in requests] == ["/a", "/b"]
+    assert len({e.conn for e in requests}) == 1  # one connection, two requests
+    assert all(e.data["method"] == "POST" for e in requests)
