@@ -24,8 +24,7 @@ def render_step(scenario: Scenario, step: Step, result: CurlResult, problems: li
     out: list[str] = [f"── Step {step.number}/{len(scenario.steps)} " + "─" * 40]
     if step.say:
         out += [textwrap.fill(step.say, 100), ""]
-    env = " ".join(f"{k}={v}" for k, v in result.env.items())
-    out.append(f"$ {env + ' ' if env else ''}{step.run.removeprefix('env ') if env else step.run}")
+    out.append(f"$ {step.run}")  # the run line already holds any env VAR=VALUE prefix
     out += ["", "curl said:"]
     out += [f"  {line}" for line in result.verbose.key_lines] or ["  (nothing on stderr; add -v to see more)"]
     if result.error and result.error not in result.verbose.key_lines:

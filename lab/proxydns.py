@@ -65,6 +65,18 @@ def validate_table(host: Host, key: str = "dns") -> dict[str, str]:
     return dict(table)
 
 
+def validate_auth(host: Host) -> tuple[str, str] | None:
+    """A proxy's optional ``auth = { user = "...", password = "..." }`` setting, as (user, password)."""
+    auth = host.settings.get("auth")
+    if auth is None:
+        return None
+    if not (
+        isinstance(auth, dict) and set(auth) == {"user", "password"} and all(isinstance(v, str) for v in auth.values())
+    ):
+        raise host.source.error(("auth",), f'auth must be {{ user = "...", password = "..." }}, not {auth!r}')
+    return auth["user"], auth["password"]
+
+
 def resolve(name: str, port: int, table: dict[str, str], scenario: Scenario) -> Resolution:
     """Where the proxy connects for ``name:port``; raises a :class:`ProxyRefusal` subclass when it won't."""
     requested = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"

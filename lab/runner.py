@@ -24,6 +24,7 @@ from .scenario import ROOT, Expect
 from .world import World
 
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+PROXY_ENV = re.compile(r"^\* Uses proxy env variable (\w+) == ", re.MULTILINE)  # curl -v, 7.x and 8.x
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_TIMEOUT = 20.0
 
@@ -76,12 +77,18 @@ class CurlResult:
                 return str(event.data.get("target"))
         return None
 
+    @property
+    def proxy_env(self) -> tuple[str, ...]:
+        """Proxy variables curl -v says it used (``https_proxy``, ``ALL_PROXY``, ``NO_PROXY``...); empty without -v."""
+        return tuple(PROXY_ENV.findall(self.stderr))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "exit_code": self.exit_code,
             "error": self.error,
             "reached": self.reached,
             "tunnel": self.tunnel,
+            "proxy_env": list(self.proxy_env),
             "events": [e.to_json() for e in self.events],
         }
 

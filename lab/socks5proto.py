@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from enum import Enum, auto
+from typing import NoReturn
 
 VERSION = 5
 NO_AUTH, USER_PASSWORD, NO_ACCEPTABLE = 0x00, 0x02, 0xFF
@@ -57,10 +58,16 @@ class Socks5Server:
         self.state = _State.GREETING
         self._buffer = bytearray()
         self.user: str | None = None
+        self.refusal: str | None = None  # why the server closed, once :attr:`closed`
 
     @property
     def tunnel(self) -> bool:
         return self.state is _State.TUNNEL
+
+    @property
+    def closed(self) -> bool:
+        """The server refused (no acceptable method, bad credentials, a failed reply): close the connection."""
+        return self.state is _State.CLOSED
 
     def receive_data(self, data: bytes) -> tuple[bytes, ConnectRequest | None]:
         """Consume ``data``; return (bytes to send, a request once one is complete)."""
@@ -80,6 +87,9 @@ class Socks5Server:
                 wanted = USER_PASSWORD if self.credentials else NO_AUTH
                 if wanted not in methods:
                     self.state = _State.CLOSED
+                    offered = ", ".join(f"{m:#04x}" for m in sorted(methods)) or "none"
+                    needs = "user/password (0x02)" if self.credentials else "no authentication (0x00)"
+                    self.refusal = f"the client offers methods {offered}; this proxy needs {needs}"
                     return bytes(out + bytes([VERSION, NO_ACCEPTABLE])), None
                 out += bytes([VERSION, wanted])
                 self.state = _State.AUTH if self.credentials else _State.REQUEST
@@ -92,6 +102,7 @@ class Socks5Server:
                 out += bytes([0x01, 0x00 if ok else 0x01])
                 if not ok:
                     self.state = _State.CLOSED
+                    self.refusal = f"wrong user or password for user {user!r}"
                     return bytes(out), None
                 self.user = user
                 self.state = _State.REQUEST
@@ -108,7 +119,7 @@ class Socks5Server:
     def reply(self, code: int) -> bytes:
         """The reply to the request; on success the connection becomes a tunnel."""
         if self.state is not _State.WAIT_REPLY:
-            raise Socks5Error("reply() before a request was received")
+            raise RuntimeError(f"reply() is for a received request; the server is in state {self.state.name}")
         self.state = _State.TUNNEL if code == SUCCEEDED else _State.CLOSED
         return bytes([VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])
 
@@ -118,7 +129,7 @@ class Socks5Server:
         self._buffer.clear()
         return data
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str) -> NoReturn:
         self.state = _State.CLOSED
         raise Socks5Error(message)
 
@@ -161,6 +172,8 @@ class Socks5Server:
         elif atyp == ATYP_DOMAIN:
             if len(buf) < 5:
                 return None
+            if buf[4] == 0:
+                self._fail("the domain name is empty")
             end = 5 + buf[4]
             if len(buf) < end + 2:
                 return None

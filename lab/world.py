@@ -80,11 +80,14 @@ class World:
     def host_at(self, ip: str, port: int) -> Host | None:
         return self.scenario.host_at(ip, port)
 
-    async def connect_upstream(self, ip: str, port: int) -> trio.SocketStream:
-        """Connect to another lab host; anything else raises :class:`NotInLab` and sends nothing."""
+    async def connect_upstream(self, ip: str, port: int, *, local_ip: str | None = None) -> trio.SocketStream:
+        """Connect to another lab host; anything else raises :class:`NotInLab` and sends nothing.
+
+        ``local_ip`` (a proxy's own address) makes the upstream host see the proxy as its client.
+        """
         if self.host_at(ip, port) is None:
             raise NotInLab(f"{ip}:{port} is not a lab host")
-        return await trio.open_tcp_stream(ip, port)
+        return await trio.open_tcp_stream(ip, port, local_address=local_ip)
 
     async def serve_tcp(self, host: Host, handler: Handler, *, task_status: trio.TaskStatus[None]) -> None:
         """Listen on the host's real address and run ``handler`` per connection."""

@@ -1,118 +1,193 @@
 """The corporate HTTP proxy (host kind ``http-proxy``): proxy.py, with the lab's DNS table and timeline.
 
-Theory of operation. trio accepts the client and reads the request head; h11 checks it (a malformed
-request line, CR/LF smuggled into the target, or an oversized head gets 400/431 here and one ``error``
-event). A valid head is replayed into one end of a socketpair whose other end is handed to proxy.py's
-threaded worker (``start_threaded_work``), so proxy.py does the proxying — CONNECT tunnels, absolute-URI
-forwarding, its error pages — in a thread of this process, and trio relays the client's bytes. Because
-everything stays in one process there is no acceptor child and no second-long ``shutdown()``.
+Theory of operation. trio accepts the client and reads the request head with :class:`lab.proxyhead.HeadReader`
+(h11): a malformed request line, CR/LF smuggled into the target, a target no proxy serves, or an
+oversized head gets 400/431 here and one ``error`` event, and proxy.py never sees it. A valid head is
+written, byte for byte, into one end of a socketpair whose other end is handed to proxy.py's threaded
+worker (``proxy.core.work.start_threaded_work``); from then on proxy.py does the proxying - the CONNECT
+tunnel, absolute-URI forwarding, its error responses - in a thread of *this* process, and trio relays the
+client's bytes through the socketpair (counting them, and peeking at the first tunnel bytes for the SNI).
 
-The plugin (:class:`_LabPlugin`) is where the lesson happens: it reports the request line and headers,
-resolves the target through *the proxy's own* DNS table (:mod:`lab.proxydns`), refuses anything outside
-the lab (403) or unknown (502), checks proxy authentication (407), and points proxy.py at the address.
+Why this embedding: ``proxy.Proxy`` always starts acceptor *processes* and its ``shutdown()`` waits about
+a second; in-process threaded work has neither, so events reach the timeline directly (``Timeline.emit``
+is thread-safe), every replay starts in milliseconds and stops at once (the workers are daemon threads
+that end when trio closes its end of the socketpair).
+
+The plugin (:func:`_plugin_for`) is where the lesson happens: it reports the request line and the Host
+and Proxy-* headers as received, checks proxy authentication (407), resolves the target through *the
+proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses anything that is not a lab host with
+403 and unknown names with 502), and points proxy.py at the address it chose. proxy.py therefore never
+does a DNS lookup and can only connect to a lab host's address and port.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
+import shutil
 import socket
 import tempfile
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
-import h11
 import trio
 
 from .. import clienthello
-from ..proxydns import ProxyRefusal, Resolution, resolve, validate_table
+from ..proxydns import ProxyRefusal, resolve, validate_auth, validate_table
+from ..proxyhead import BadRequest, HeadReader, ProxyRequest
 from ..scenario import Host, Scenario
 from ..world import Connection, World, relay
 from . import check_keys
 
-MAX_HEAD = 16 * 1024
+DEFAULT_TIMEOUT = 30  # seconds an idle tunnel stays open (proxy.py's own default is 10)
 
 
 def validate(host: Host, scenario: Scenario) -> None:
     check_keys(host, {"dns", "auth", "timeout"})
     validate_table(host)
-    auth = host.settings.get("auth")
-    if auth is not None and not (
-        isinstance(auth, dict) and set(auth) == {"user", "password"} and all(isinstance(v, str) for v in auth.values())
-    ):
-        raise host.source.error(("auth",), 'auth must be { user = "...", password = "..." }')
-    timeout = host.settings.get("timeout", 30)
-    if not isinstance(timeout, int) or timeout <= 0:
+    validate_auth(host)
+    timeout = host.settings.get("timeout", DEFAULT_TIMEOUT)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         raise host.source.error(("timeout",), f"timeout must be a positive number of seconds, not {timeout!r}")
 
 
+def split_target(request: ProxyRequest) -> tuple[str, int]:
+    """(host, port) the client asked for: ``mydomain:443`` for CONNECT, the URI's authority otherwise."""
+    if request.method == "CONNECT":
+        name, _, port = request.target.rpartition(":")
+        return name.strip("[]"), int(port)
+    parts = urlsplit(request.target)
+    return parts.hostname or "", parts.port or 80
+
+
+def check_auth(expected: tuple[str, str] | None, header: str | None) -> str | None:
+    """Why ``Proxy-Authorization`` does not let the client in (``None`` when it does). Pure."""
+    if expected is None:
+        return None
+    if not header:
+        return "this proxy needs a user and password (curl: --proxy-user USER:PASSWORD) and none was sent"
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        return f"this proxy accepts Basic authentication only, not {scheme!r}"
+    try:
+        user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "Proxy-Authorization is not valid base64 of user:password"
+    if (user, password) != expected:
+        return f"wrong user or password for user {user!r}"
+    return None
+
+
+def shown_headers(request: ProxyRequest) -> dict[str, str]:
+    """Host and Proxy-* headers for the timeline; the password never appears."""
+    shown: dict[str, str] = {}
+    for name, value in request.headers:
+        if name.lower() == "proxy-authorization":
+            scheme, _, token = value.partition(" ")
+            try:
+                user = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")[0]
+                value = f"{scheme} {user}:***"
+            except (binascii.Error, UnicodeDecodeError):
+                value = f"{scheme} (undecodable)"
+            shown[name] = value
+        elif name.lower() == "host" or name.lower().startswith("proxy-"):
+            shown[name] = value
+    return shown
+
+
 def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Connection]) -> type[Any]:
-    """A plugin class bound to this host (proxy.py makes one instance per client connection)."""
+    """A plugin class bound to this host (proxy.py makes one instance per client connection, in its thread)."""
     from proxy.http.exception import HttpRequestRejected
     from proxy.http.proxy import HttpProxyBasePlugin
 
     table = validate_table(host)
-    auth = host.settings.get("auth")
-    expected_auth = base64.b64encode(f"{auth['user']}:{auth['password']}".encode()).decode() if auth else None
+    expected_auth = validate_auth(host)
+
+    def refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
+        conn.emit("tunnel-refused", f"{status} {reason}: {why}", status=status, reason=why)
+        headers = {b"Proxy-Authenticate": b'Basic realm="lab proxy"'} if status == 407 else None
+        raise HttpRequestRejected(status, reason.encode(), headers=headers, body=f"{why}\n".encode())
 
     class _LabPlugin(HttpProxyBasePlugin):
-        lab_host: ClassVar[Host] = host
-
-        def _conn(self) -> Connection | None:
-            addr = self.client.addr
-            return connections.get((str(addr[0]), int(addr[1]))) if addr else None
+        upstream_target: tuple[str, int] | None = None  # where this client connection's requests go
+        requests_seen = 0
 
         def before_upstream_connection(self, request: Any) -> Any:
-            conn = self._conn()
-            method = bytes(request.method or b"").decode("latin-1")
-            name = bytes(request.host or b"").decode("latin-1")
-            port = int(request.port or (443 if method == "CONNECT" else 80))
+            addr = self.client.addr
+            conn = connections.get((str(addr[0]), int(addr[1]))) if addr else None
+            if conn is None:  # pragma: no cover - every client comes through serve() below
+                raise HttpRequestRejected(500, b"Internal Server Error", body=b"lab: unknown client\n")
+            asked: ProxyRequest = conn.notes["proxy_request"]
+            name, port = split_target(asked)
+            self.upstream_target = (name.lower(), port)
             target = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
-            headers = {
-                bytes(v[0]).decode("latin-1"): bytes(v[1]).decode("latin-1") for v in (request.headers or {}).values()
-            }
-            shown = {k: ("Basic ***" if k.lower() == "proxy-authorization" else v) for k, v in headers.items()}
-            if conn is not None:
-                line = (
-                    f"{method} {target}" if method == "CONNECT" else f"{method} {bytes(request.path or b'/').decode()}"
-                )
-                conn.emit(
-                    "tunnel-requested",
-                    f"{line} (Host: {headers.get('Host', headers.get('host', 'none'))})",
-                    method=method,
-                    target=target,
-                    headers=shown,
-                )
-            if expected_auth is not None:
-                given = next((v for k, v in headers.items() if k.lower() == "proxy-authorization"), "")
-                if given != f"Basic {expected_auth}":
-                    self._refuse(conn, 407, "Proxy Authentication Required", "missing or wrong Proxy-Authorization")
+            headers = shown_headers(asked)
+            listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
+            conn.emit(
+                "tunnel-requested",
+                f"{asked.line} ({listed})",
+                method=asked.method,
+                target=asked.target if asked.method == "CONNECT" else target,
+                line=asked.line,
+                headers=headers,
+            )
+            denied = check_auth(expected_auth, asked.header("Proxy-Authorization"))
+            if denied:
+                refuse(conn, 407, "Proxy Authentication Required", denied)
             try:
-                found: Resolution = resolve(name, port, table, world.scenario)
+                found = resolve(name, port, table, world.scenario)
             except ProxyRefusal as exc:
-                self._refuse(conn, exc.status, exc.reason, str(exc))
-            if conn is not None:
-                conn.emit(
-                    "resolved",
-                    found.summary,
-                    name=found.name,
-                    address=found.address,
-                    table=found.source,
-                    upstream=found.upstream,
-                )
-                conn.emit(
-                    "tunnel-opened",
-                    f"connecting to {found.address}:{found.port} ({found.upstream})",
-                    upstream=f"{found.address}:{found.port}",
-                    upstream_host=found.upstream,
-                )
+                refuse(conn, exc.status, exc.reason, str(exc))
+            conn.emit(
+                "resolved",
+                found.summary,
+                name=found.name,
+                address=found.address,
+                table=found.source,
+                upstream=found.upstream,
+            )
+            conn.emit(
+                "tunnel-opened",
+                f"connecting to {found.address}:{found.port} ({found.upstream})",
+                upstream=f"{found.address}:{found.port}",
+                upstream_host=found.upstream,
+            )
             request.host = found.address.encode()
+            request.port = found.port
             return request
 
-        def _refuse(self, conn: Connection | None, status: int, reason: str, why: str) -> NoReturn:
+        def handle_client_request(self, request: Any) -> Any:
+            """Requests after the first on a kept-alive connection (plain http:// only; CONNECT is a tunnel).
+
+            proxy.py sends them to the upstream it already has, whatever host they name. Same host: fine,
+            reported. Another host: close without answering - curl then retries on a fresh connection,
+            which this plugin routes through the DNS table like any other.
+            """
+            self.requests_seen += 1
+            if self.requests_seen == 1:
+                return request  # the first request, already reported by before_upstream_connection
+            addr = self.client.addr
+            conn = connections.get((str(addr[0]), int(addr[1]))) if addr else None
+            method = bytes(request.method or b"").decode("latin-1")
+            name = bytes(request.host or b"").decode("latin-1")
+            port = int(request.port or 80)
+            line = f"{method} http://{name}:{port}{bytes(request.path or b'/').decode('latin-1')}"
+            if (name.lower(), port) == self.upstream_target:
+                if conn is not None:
+                    conn.emit("request", f"{line} (kept-alive connection, same upstream)", line=line)
+                return request
             if conn is not None:
-                conn.emit("tunnel-refused", f"{status} {reason}: {why}", status=status, reason=why)
-            headers = {b"Proxy-Authenticate": b'Basic realm="lab proxy"'} if status == 407 else None
-            raise HttpRequestRejected(status, reason.encode(), headers=headers, body=f"{why}\n".encode())
+                first_name, first_port = self.upstream_target or ("?", 0)
+                why = f"this connection already forwards to {first_name}:{first_port}"
+                conn.emit(
+                    "tunnel-refused",
+                    f"{line}: {why}; closing it without an answer, so the client reconnects",
+                    status=None,
+                    reason=why,
+                    line=line,
+                )
+            raise HttpRequestRejected()  # no status: close without a response
 
         def on_access_log(self, context: dict[str, Any]) -> None:
             return None  # the timeline is the access log
@@ -120,81 +195,88 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
     return _LabPlugin
 
 
-def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connection]) -> Any:
+def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connection], data_dir: str) -> Any:
+    """proxy.py's settings. Runs in a worker thread: proxy.py's set-up must not touch trio's main thread."""
     from proxy.common.flag import FlagParser
 
-    timeout = int(host.settings.get("timeout", 30))
-    data_dir = tempfile.mkdtemp(prefix="lab-proxy-")
-    flags = FlagParser.initialize(
-        ["--threaded", "--timeout", str(timeout), "--log-level", "CRITICAL", "--cache-dir", data_dir],
-        plugins=[_plugin_for(host, world, connections)],
-        data_dir=data_dir,
-    )
-    # proxy.py logs refusals as warnings on the root logger; the timeline already says it, once.
+    timeout = int(host.settings.get("timeout", DEFAULT_TIMEOUT))
+    # proxy.py calls logging.basicConfig: it would add a handler to the root logger and set its level for
+    # the whole lab process. Undo that, and quieten only proxy.py's own loggers (it logs every refusal as
+    # a warning; the timeline already says it, once).
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        flags = FlagParser.initialize(
+            ["--threaded", "--timeout", str(timeout), "--log-level", "CRITICAL", "--cache-dir", data_dir],
+            plugins=[_plugin_for(host, world, connections)],
+            data_dir=data_dir,
+        )
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
     logging.getLogger("proxy").setLevel(logging.CRITICAL)
     return flags
 
 
-async def read_head(conn: Connection) -> bytes | None:
-    """Read up to the end of the request head; ``None`` (after answering 400/431) if it is not HTTP."""
-    parser = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-    data = b""
+async def read_head(conn: Connection) -> ProxyRequest | None:
+    """The client's request head, or ``None`` after answering 400/431 (or if the client left)."""
+    reader = HeadReader()
     while True:
-        try:
-            event = parser.next_event()
-            if event is not h11.NEED_DATA and data.find(b"\r\n\r\n") + 4 > MAX_HEAD:
-                raise h11.RemoteProtocolError(f"request head over {MAX_HEAD} bytes", error_status_hint=431)
-        except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint
-            conn.emit("error", f"not a valid proxy request: {exc} (answered {status})", status=status)
-            reason = {431: b"Request Header Fields Too Large"}.get(status, b"Bad Request")
-            response = f"HTTP/1.1 {status} {reason.decode()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-            await conn.stream.send_all(response.encode())
+        chunk = await conn.stream.receive_some(65536)
+        if not chunk:
+            if reader.received:
+                conn.emit("error", f"client closed after {reader.received} bytes of an unfinished request head")
+            conn.notes["close_reason"] = "the client closed before sending a whole request"
             return None
-        if event is h11.NEED_DATA:
-            chunk = await conn.stream.receive_some(65536)
-            if not chunk:
-                if data:
-                    conn.emit("error", f"client closed after {len(data)} bytes of an unfinished request head")
-                return None
-            data += chunk
-            parser.receive_data(bytes(chunk))
-            continue
-        return data
+        verdict = reader.receive_data(bytes(chunk))
+        if isinstance(verdict, BadRequest):
+            conn.emit(
+                "error", f"not a proxy request: {verdict.reason} (answered {verdict.status})", status=verdict.status
+            )
+            await conn.stream.send_all(verdict.response())
+            return None
+        if verdict is not None:
+            return verdict
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     from proxy.core.work.threaded import start_threaded_work
 
     connections: dict[tuple[str, int], Connection] = {}
-    flags = await trio.to_thread.run_sync(_flags, host, world, connections)
+    data_dir = tempfile.mkdtemp(prefix="lab-proxy-")
+    try:
+        flags = await trio.to_thread.run_sync(_flags, host, world, connections, data_dir)
 
-    async def handle(conn: Connection) -> None:
-        head = await read_head(conn)
-        if head is None:
-            return
-        ours, theirs = socket.socketpair()
-        peer_ip, _, peer_port = conn.peer.rpartition(":")
-        key = (peer_ip, int(peer_port))
-        connections[key] = conn
-        try:
-            _, thread = start_threaded_work(flags, theirs, key)
+        async def handle(conn: Connection) -> None:
+            request = await read_head(conn)
+            if request is None:
+                return
+            conn.notes["proxy_request"] = request
+            ours, theirs = socket.socketpair()
+            peer_ip, _, peer_port = conn.peer.rpartition(":")
+            key = (peer_ip, int(peer_port))
+            connections[key] = conn
             inner = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
-            await inner.send_all(head)
+            try:
+                _, thread = start_threaded_work(flags, theirs, key)
+                await inner.send_all(request.data)
 
-            def first_tunnel_bytes(data: bytes) -> None:
-                hello = clienthello.parse(data)
-                if hello is not None:
-                    conn.emit(
-                        "client-hello",
-                        f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
-                        sni=hello.sni,
-                    )
+                def first_tunnel_bytes(data: bytes) -> None:
+                    hello = clienthello.parse(data)
+                    if hello is not None:
+                        conn.emit(
+                            "client-hello",
+                            f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
+                            sni=hello.sni,
+                            alpn=list(hello.alpn),
+                        )
 
-            await relay(conn.stream, inner, on_first_from_a=first_tunnel_bytes)
-            await inner.aclose()
+                await relay(conn.stream, inner, on_first_from_a=first_tunnel_bytes)
+            finally:
+                connections.pop(key, None)
+                await inner.aclose()  # proxy.py's worker sees EOF and its thread ends
             await trio.to_thread.run_sync(thread.join, 5.0, abandon_on_cancel=True)
-        finally:
-            connections.pop(key, None)
 
-    await world.serve_tcp(host, handle, task_status=task_status)
+        await world.serve_tcp(host, handle, task_status=task_status)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 ``socks5://`` makes curl resolve the name itself and send an IP; ``socks5h://`` sends the name, and
 this proxy resolves it with *its own* table. The difference is the lesson, so both are reported.
+The protocol is :class:`lab.socks5proto.Socks5Server` (sans-io); this module is the trio shell around it:
+read, feed, send back, resolve (:func:`lab.proxydns.resolve`), connect upstream, relay.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import trio
 
 from .. import clienthello
-from ..proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve, validate_table
+from ..proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve, validate_auth, validate_table
 from ..scenario import Host, Scenario
 from ..socks5proto import (
     CONNECTION_REFUSED,
@@ -17,59 +19,79 @@ from ..socks5proto import (
     HOST_UNREACHABLE,
     NOT_ALLOWED,
     SUCCEEDED,
+    ConnectRequest,
     Socks5Error,
     Socks5Server,
 )
-from ..world import Connection, World, relay
+from ..world import Connection, NotInLab, World, relay
 from . import check_keys
 
-_REPLY_FOR = {UnknownName: HOST_UNREACHABLE, OutsideLab: NOT_ALLOWED, NothingListening: CONNECTION_REFUSED}
+# RFC 1928 reply codes for each refusal; curl shows the number: "Can't complete SOCKS5 connection to x. (4)"
+_REPLY_FOR: dict[type[ProxyRefusal], int] = {
+    UnknownName: HOST_UNREACHABLE,
+    OutsideLab: NOT_ALLOWED,
+    NothingListening: CONNECTION_REFUSED,
+}
+_WHO_RESOLVED = {
+    "domain": "a name: the proxy resolves it (socks5h://)",
+    "ipv4": "an address: the client resolved the name (socks5://)",
+    "ipv6": "an address: the client resolved the name (socks5://)",
+}
 
 
 def validate(host: Host, scenario: Scenario) -> None:
     check_keys(host, {"dns", "auth"})
     validate_table(host)
-    auth = host.settings.get("auth")
-    if auth is not None and not (
-        isinstance(auth, dict) and set(auth) == {"user", "password"} and all(isinstance(v, str) for v in auth.values())
-    ):
-        raise host.source.error(("auth",), 'auth must be { user = "...", password = "..." }')
+    validate_auth(host)
+
+
+async def _negotiate(conn: Connection, proto: Socks5Server) -> ConnectRequest | None:
+    """Greeting, optional user/password, request; ``None`` (after one event) if the client fails any."""
+    while True:
+        data = await conn.stream.receive_some(4096)
+        if not data:
+            conn.notes["close_reason"] = "the client closed before sending a whole SOCKS5 request"
+            return None
+        try:
+            out, request = proto.receive_data(bytes(data))
+        except Socks5Error as exc:
+            conn.emit("error", f"not a SOCKS5 request: {exc}")
+            return None
+        if out:
+            await conn.stream.send_all(out)
+        if request is not None:
+            return request
+        if proto.closed:
+            conn.emit("tunnel-refused", f"SOCKS5 refused: {proto.refusal}", status=None, reason=proto.refusal)
+            return None
+
+
+async def _refuse(conn: Connection, proto: Socks5Server, code: int, why: str) -> None:
+    conn.emit("tunnel-refused", f"SOCKS5 reply {code}: {why}", status=code, reason=why)
+    await conn.stream.send_all(proto.reply(code))
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     table = validate_table(host)
-    auth = host.settings.get("auth")
-    credentials = (auth["user"], auth["password"]) if auth else None
+    credentials = validate_auth(host)
 
     async def handle(conn: Connection) -> None:
         proto = Socks5Server(credentials)
-        request = None
-        while request is None:
-            data = await conn.stream.receive_some(4096)
-            if not data:
-                return
-            try:
-                out, request = proto.receive_data(bytes(data))
-            except Socks5Error as exc:
-                conn.emit("error", f"not SOCKS5: {exc}")
-                return
-            if out:
-                await conn.stream.send_all(out)
-            if request is None and not proto.tunnel and proto.state.name == "CLOSED":
-                conn.emit("tunnel-refused", "authentication failed or no acceptable method", status=None)
-                return
-        via = "the client resolved it (socks5://)" if request.address_type != "domain" else "a name (socks5h://)"
+        request = await _negotiate(conn, proto)
+        if request is None:
+            return
         conn.emit(
             "tunnel-requested",
-            f"SOCKS5 CONNECT {request.target} - {via}",
+            f"SOCKS5 CONNECT {request.target} - {_WHO_RESOLVED[request.address_type]}",
+            method="SOCKS5 CONNECT",
             target=request.target,
             address_type=request.address_type,
+            user=proto.user,
         )
         try:
             found = resolve(request.host, request.port, table, world.scenario)
         except ProxyRefusal as exc:
-            conn.emit("tunnel-refused", str(exc), status=type(exc).__name__)
-            await conn.stream.send_all(proto.reply(_REPLY_FOR.get(type(exc), GENERAL_FAILURE)))
+            await _refuse(conn, proto, _REPLY_FOR.get(type(exc), GENERAL_FAILURE), str(exc))
             return
         conn.emit(
             "resolved",
@@ -80,10 +102,9 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             upstream=found.upstream,
         )
         try:
-            upstream = await world.connect_upstream(found.address, found.port)
-        except OSError as exc:
-            conn.emit("tunnel-refused", f"upstream connect failed: {exc}", status="connect")
-            await conn.stream.send_all(proto.reply(CONNECTION_REFUSED))
+            upstream = await world.connect_upstream(found.address, found.port, local_ip=host.ip)
+        except (NotInLab, OSError) as exc:
+            await _refuse(conn, proto, CONNECTION_REFUSED, f"cannot connect to {found.address}:{found.port}: {exc}")
             return
         conn.emit(
             "tunnel-opened",
@@ -91,21 +112,22 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             upstream=f"{found.address}:{found.port}",
             upstream_host=found.upstream,
         )
-        await conn.stream.send_all(proto.reply(SUCCEEDED))
-        early = proto.take_buffered()
-        if early:
-            await upstream.send_all(early)
-
-        def first(data: bytes) -> None:
-            hello = clienthello.parse(early + data)
-            if hello is not None:
-                conn.emit(
-                    "client-hello",
-                    f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
-                    sni=hello.sni,
-                )
-
         async with upstream:
+            await conn.stream.send_all(proto.reply(SUCCEEDED))
+            early = proto.take_buffered()
+            if early:
+                await upstream.send_all(early)
+
+            def first(data: bytes) -> None:
+                hello = clienthello.parse(early + data)
+                if hello is not None:
+                    conn.emit(
+                        "client-hello",
+                        f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
+                        sni=hello.sni,
+                        alpn=list(hello.alpn),
+                    )
+
             await relay(conn.stream, upstream, on_first_from_a=first)
 
     await world.serve_tcp(host, handle, task_status=task_status)

@@ -1,0 +1,176 @@
+"""The HTTP proxy's decisions without sockets: request heads (h11), the proxy's DNS table, authentication."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from lab import scenario
+from lab.errors import ScenarioError
+from lab.hosts.http_proxy import check_auth, shown_headers, split_target
+from lab.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.proxyhead import BadRequest, HeadReader, ProxyRequest
+
+SEED = scenario.load("seed")
+TABLE = {"mydomain": "10.1.1.1", "lb": "88.88.88.88", "outside": "8.8.8.8"}
+
+
+def read(data: bytes, limit: int = 16 * 1024) -> ProxyRequest | BadRequest | None:
+    return HeadReader(limit).receive_data(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "target"),
+    [
+        (
+            b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\n\r\n",
+            "CONNECT mydomain:443 HTTP/1.1",
+            "mydomain:443",
+        ),
+        (b"CONNECT 88.88.88.88:443 HTTP/1.0\r\n\r\n", "CONNECT 88.88.88.88:443 HTTP/1.0", "88.88.88.88:443"),
+        (b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", "CONNECT [::1]:443 HTTP/1.1", "[::1]:443"),
+        (b"GET http://plain/x HTTP/1.1\r\nHost: plain\r\n\r\n", "GET http://plain/x HTTP/1.1", "http://plain/x"),
+    ],
+)
+def test_valid_heads_keep_the_line_as_received(data: bytes, line: str, target: str) -> None:
+    verdict = read(data)
+    assert isinstance(verdict, ProxyRequest)
+    assert (verdict.line, verdict.target, verdict.data) == (line, target, data)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "why"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "illegal request line"),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "illegal request line"),  # TLS to a proxy
+        (b"CONNECT mydomain:443\r\nX-Injected: 1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "illegal request line"),
+        (b"CONNECT mydomain:443\rX-Injected: 1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "illegal request line"),
+        (b"CONNECT my domain:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "illegal request line"),
+        (b"CONNECT mydomain:443 HTTP/1.1\r\nHost: a\r\nX: a\nb\r\n\r\n", 400, "illegal header line"),
+        (b"CONNECT mydomain:443 HTTP/1.1\r\n\r\n", 400, "Host"),
+        (b"CONNECT mydomain HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "CONNECT needs host:port"),
+        (b"CONNECT mydomain:99999 HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "CONNECT needs host:port"),
+        (b"GET / HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "absolute http:// URI"),
+        (b"CONNECT mydomain:443 HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 20_000 + b"\r\n\r\n", 431, "limit"),
+    ],
+)
+def test_bad_heads_get_the_status_a_proxy_answers(data: bytes, status: int, why: str) -> None:
+    verdict = read(data)
+    assert isinstance(verdict, BadRequest)
+    assert verdict.status == status
+    assert why in verdict.reason
+    response = verdict.response()
+    assert response.startswith(f"HTTP/1.1 {status} ".encode())
+    assert response.endswith(f"{verdict.reason}\n".encode())
+
+
+def test_head_arriving_in_pieces_and_an_endless_head() -> None:
+    reader = HeadReader()
+    whole = b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\n\r\n"
+    verdicts = [reader.receive_data(whole[i : i + 7]) for i in range(0, len(whole), 7)]
+    assert verdicts[:-1] == [None] * (len(verdicts) - 1)
+    assert isinstance(verdicts[-1], ProxyRequest)
+
+    endless = HeadReader(limit=1024)
+    endless.receive_data(b"CONNECT mydomain:443 HTTP/1.1\r\n")
+    verdict = None
+    while verdict is None:
+        verdict = endless.receive_data(b"X-Filler: " + b"a" * 100 + b"\r\n")
+    assert isinstance(verdict, BadRequest)
+    assert verdict.status == 431
+    assert endless.received < 2048
+
+
+@pytest.mark.parametrize(
+    ("name", "port", "address", "upstream", "source"),
+    [
+        ("mydomain", 443, "10.1.1.1", "old", "proxy DNS"),
+        ("MyDomain", 443, "10.1.1.1", "old", "proxy DNS"),
+        ("lb", 443, "88.88.88.88", "glb", "proxy DNS"),
+        ("88.88.88.88", 443, "88.88.88.88", "glb", "IP literal"),
+        ("198.0.8.245", 443, "198.0.8.245", "reset", "IP literal"),
+    ],
+)
+def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: str, upstream: str, source: str) -> None:
+    found = resolve(name, port, TABLE, SEED)
+    assert (found.address, found.port, found.upstream, found.source) == (address, port, upstream, source)
+    assert name in found.summary
+
+
+@pytest.mark.parametrize(
+    ("name", "port", "error", "status"),
+    [
+        ("nosuch.example", 443, UnknownName, 502),
+        ("outside", 443, OutsideLab, 403),
+        ("8.8.8.8", 443, OutsideLab, 403),
+        ("127.0.0.1", 22, OutsideLab, 403),
+        ("::1", 443, OutsideLab, 403),
+        ("mydomain", 80, NothingListening, 502),
+    ],
+)
+def test_refusals_say_why(name: str, port: int, error: type[ProxyRefusal], status: int) -> None:
+    with pytest.raises(error) as caught:
+        resolve(name, port, TABLE, SEED)
+    assert caught.value.status == status
+    assert str(caught.value)
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        (None, "--proxy-user"),
+        ("Bearer abc", "Basic authentication only"),
+        ("Basic !!!", "not valid base64"),
+        (_basic("alice", "wrong"), "wrong user or password for user 'alice'"),
+        (_basic("alice", "s3cret"), None),
+    ],
+)
+def test_proxy_authentication(header: str | None, why: str | None) -> None:
+    verdict = check_auth(("alice", "s3cret"), header)
+    assert verdict == why if why is None else why in (verdict or "")
+    assert check_auth(None, header) is None
+
+
+def test_timeline_shows_host_and_proxy_headers_never_the_password() -> None:
+    head = (
+        b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\nUser-Agent: curl\r\n"
+        b"Proxy-Authorization: " + _basic("alice", "s3cret").encode() + b"\r\nProxy-Connection: Keep-Alive\r\n\r\n"
+    )
+    request = read(head)
+    assert isinstance(request, ProxyRequest)
+    assert shown_headers(request) == {
+        "Host": "mydomain:443",
+        "Proxy-Authorization": "Basic alice:***",
+        "Proxy-Connection": "Keep-Alive",
+    }
+    assert split_target(request) == ("mydomain", 443)
+    plain = read(b"GET http://plain:8080/x HTTP/1.1\r\nHost: plain\r\n\r\n")
+    assert isinstance(plain, ProxyRequest)
+    assert split_target(plain) == ("plain", 8080)
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "message"),
+    [
+        ('[hosts.proxy.dns]\nmydomain = "not-an-ip"\n', 3, "'mydomain' must map to an IP address, not 'not-an-ip'"),
+        ("[hosts.proxy]\ndns = 5\n", 3, "'dns' must be a table"),
+        ('[hosts.proxy]\nauth = { user = "a" }\n', 3, 'auth must be { user = "...", password = "..." }'),
+        ('[hosts.socks]\nauth = "a:b"\n', 3, 'auth must be { user = "...", password = "..." }'),
+        ("[hosts.proxy]\ntimeout = -1\n", 3, "timeout must be a positive number of seconds, not -1"),
+        ("[hosts.proxy]\nresolver = 1\n", 3, "unknown setting 'resolver' for a http-proxy host"),
+        ("[hosts.socks]\ntimeout = 5\n", 3, "unknown setting 'timeout' for a socks5 host"),
+    ],
+)
+def test_proxy_settings_are_checked_with_file_and_line(tmp_path: Path, table: str, line: int, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(f'topology = "seed"\n{table}')
+    with pytest.raises(ScenarioError) as caught:
+        scenario.load(path)
+    assert caught.value.line == line
+    assert message in caught.value.message
