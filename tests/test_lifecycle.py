@@ -21,7 +21,11 @@ def descendants(pid: int) -> set[int]:
     todo = [pid]
     while todo:
         current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:  # the process ended meanwhile
+            continue
+        for task in tasks:
             try:
                 children = (task / "children").read_text().split()
             except OSError:
