@@ -39,7 +39,9 @@ typecheck: $(VENV)
 test: $(VENV) lint typecheck
 	@$(BIN)/pytest -q
 
+## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light)
 bench: $(VENV)
+	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@$(BIN)/python -m bench
 
 clean:

@@ -28,6 +28,8 @@ examples:
   lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
   lab up seed                                a shell inside the world; type curl commands yourself
   lab check scenarios/my-customer.toml       validate a scenario you wrote
+  lab logs mtls-logging --filter 'jsonPayload.statusDetails=~"client_cert"'
+                                             the load balancer's log after `lab run mtls-logging`
 
 exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 no network namespaces here, 130 interrupted
 """
@@ -49,9 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
 
     run = sub.add_parser("run", help="replay a scenario's steps with real curl")
-    run.add_argument(
-        "name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path"
-    )
+    run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
     run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
 
@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     exec_.add_argument("name", metavar="NAME|FILE")
     exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
     exec_.add_argument("cmd", nargs="*", metavar="-- COMMAND", help="the command, after --")
+
+    logs = sub.add_parser("logs", help="the load balancer's log entries from the last `lab run NAME`")
+    logs.add_argument("name", metavar="NAME")
+    logs.add_argument(
+        "--filter", default="", metavar="QUERY", help='Logging query, e.g. jsonPayload.statusDetails=~"client_cert"'
+    )
+    logs.add_argument("--json", action="store_true", help="print whole entries, one JSON object per line")
 
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
@@ -139,6 +146,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from .replay import exec_one
 
         return trio.run(exec_one, loaded, cmd, args.json)
+    if args.command == "logs":
+        from .glblog import show
+
+        return show(args.name, args.filter, as_json=args.json)
     if args.command == "up":
         loaded = scenarios.load(args.name)
         _enter_namespace()

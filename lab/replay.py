@@ -8,6 +8,7 @@ import sys
 
 import trio
 
+from . import glblog
 from .events import Event, Timeline
 from .narrate import event_line, render_step
 from .runner import compare
@@ -42,6 +43,8 @@ async def replay(loaded: list[Scenario], as_json: bool) -> int:
                             print(json.dumps(record), flush=True)
                         else:
                             print(render_step(scenario, step, result, problems), flush=True)
+                    if any(h.kind == "glb" for h in scenario.hosts.values()):  # for `lab logs NAME`
+                        glblog.save(scenario.name, runner.world.timeline.since(0))
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)

@@ -27,6 +27,7 @@ from typing import Any
 import h11
 import trio
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
 
 from .. import glblog, mtls
@@ -218,14 +219,27 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
     trust = trust_config(world.pki, config)
     context = tls_context(host, world, config, trust)
     rng = random.Random(0)
+    verdicts: dict[tuple[bytes, ...], tuple[int, mtls.Verdict]] = {}
+
+    def judge(chain: list[x509.Certificate]) -> mtls.Verdict:
+        """The verdict for a chain, remembered for the current minute: clients repeat the same certificate,
+        and path validation plus the header variables cost about as much as the RSA signature."""
+        minute = int(time.time() // 60)
+        key = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
+        cached = verdicts.get(key)
+        if cached is None or cached[0] != minute:
+            if len(verdicts) > 256:
+                verdicts.clear()
+            cached = verdicts[key] = (minute, mtls.evaluate(chain, trust))
+        return cached[1]
 
     def log(conn: Connection, record: dict[str, Any]) -> None:
-        if config.log.keep(rng):
-            conn.emit(
-                "log",
-                f"log entry: status {record['httpRequest']['status']} {record['jsonPayload']['statusDetails']}",
-                entry=record,
-            )
+        decision = config.log.decide(rng)
+        status = f"status {record['httpRequest']['status']} {record['jsonPayload']['statusDetails']}"
+        if decision.written:
+            conn.emit("log", f"log entry: {status}", written=True, entry=record)
+        else:
+            conn.emit("log", f"no log entry ({status}): {decision.reason}", written=False, reason=decision.reason)
 
     async def handle(conn: Connection) -> None:
         started = time.monotonic()
@@ -238,7 +252,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             await _handshake_failed(conn, tls, exc, notes, started)
             return
         chain = _peer_chain(tls)
-        verdict = mtls.evaluate(chain, trust) if config.mode is not None else None
+        verdict = judge(chain) if config.mode is not None else None
         conn.notes.update(sni=tls.sni or "", tls_version=tls.version, client_cert=_cn(chain[0] if chain else None))
         conn.emit(
             "tls-ok",
@@ -259,19 +273,23 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             await serve_http(tls, tls.alpn, respond)
         except PeerProtocolError as exc:
             conn.emit("error", str(exc))
+            with trio.move_on_after(1):
+                await tls.aclose()  # close_notify: the client learns the load balancer hung up on purpose
 
     async def _handshake_failed(
         conn: Connection, tls: OpenSSLStream, exc: TLSHandshakeFailed, notes: _HandshakeNotes, started: float
     ) -> None:
         chain = _peer_chain(tls) or ([notes.leaf] if notes.leaf else [])
-        verdict = mtls.evaluate(chain, trust) if config.mode is not None else None
+        # A verdict only when the handshake got as far as the client's Certificate message: bytes that are
+        # not TLS, or a client that hung up earlier, say nothing about client certificates.
+        got_to_cert = bool(chain or notes.errors) or "certificate" in exc.reason
+        verdict = judge(chain) if config.mode is not None and got_to_cert else None
         version = tls.version if tls.version != "Unknown" else ""
         alert = exc.alert
         if notes.errors:
             alert = mtls.alert_for_verify_error(notes.errors[0])
         elif verdict is not None and not verdict.present and "certificate" in exc.reason:
             alert = "certificate_required" if version == "TLSv1.3" else "handshake_failure"
-        is_tls = version or "wrong version" not in exc.reason
         status_details = verdict.status_details if verdict and verdict.status_details else "tls_handshake_failed"
         sent = (
             {
@@ -292,20 +310,19 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             client_cert=_cn(chain[0]) if chain else None,
             sni=tls.sni,
         )
-        if is_tls:
-            log(
-                conn,
-                glblog.entry(
-                    lb=host.name,
-                    remote_ip=conn.peer.rpartition(":")[0],
-                    server_ip=host.ip,
-                    status=0,
-                    status_details=status_details,
-                    tls={"protocol": version, "cipher": ""},
-                    verdict=verdict,
-                    latency_s=time.monotonic() - started,
-                ),
-            )
+        log(  # every closed connection is logged, garbage included: one event, one entry
+            conn,
+            glblog.entry(
+                lb=host.name,
+                remote_ip=conn.peer.rpartition(":")[0],
+                server_ip=host.ip,
+                status=0,
+                status_details=status_details,
+                tls={"protocol": version, "cipher": ""},
+                verdict=verdict,
+                latency_s=time.monotonic() - started,
+            ),
+        )
         if config.failure_style == "alert":
             # Lingering close: the client may still be sending its request; a plain close would answer that
             # with a TCP reset, which can destroy the alert before curl reads it.
