@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
-export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: scenario lab run-all test lint typecheck unit bench clean
 

@@ -202,7 +202,9 @@ def run(argv: list[str] | None = None) -> int:
     markdown = report_markdown(record)
     (RESULTS / "mtls-handshakes.md").write_text(markdown)
     print(markdown)
-    return 0
+    from . import startup
+
+    return startup.run()
 
 
 if __name__ == "__main__":
