@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test lint typecheck unit bench clean
+.PHONY: scenario lab run-all test browser lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,15 @@ lint: $(VENV)
 typecheck: $(VENV)
 	@$(BIN)/mypy
 
+# The HTML report test renders in headless Chromium (Debian package `chromium`); as root we install it,
+# otherwise that one test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && echo "installing chromium for the report test (first run only) ..." \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || true
+
 ## make test                 lint, type-check, unit and real-curl tests
-test: $(VENV) lint typecheck
+test: $(VENV) browser lint typecheck
 	@$(BIN)/pytest -q
 
 ## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light)

@@ -23,11 +23,16 @@ examples:
   lab list                                   what scenarios there are
   lab run proxy-resolve                      replay one with real curl, step by step
   lab run --all                              replay every scenario (exit 1 if an expectation fails)
+  lab run proxy-resolve --quiz               predict who answers each step, then see why
+  lab run --all --report out.html            one self-contained HTML report (opens offline)
   lab exec seed --json -- curl -sS https://mydomain
                                              one command in the seed's world; JSON on the last line
   lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
   lab up seed                                a shell inside the world; type curl commands yourself
   lab check scenarios/my-customer.toml       validate a scenario you wrote
+  lab new my-customer                        start scenarios/my-customer.toml from a commented template
+  lab import chat.txt -o scenarios/my-customer.toml
+                                             draft a scenario from a customer's pasted curl -v output
   lab logs mtls-logging --filter 'jsonPayload.statusDetails=~"client_cert"'
                                              the load balancer's log after `lab run mtls-logging`
 
@@ -54,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
     run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
+    run.add_argument("--quiz", action="store_true", help="predict who answers and curl's exit code before each step")
+    run.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
 
     exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
     exec_.add_argument("name", metavar="NAME|FILE")
@@ -69,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
+
+    new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
+    new.add_argument("name", metavar="NAME")
+
+    import_ = sub.add_parser("import", help="draft a scenario from a pasted curl -v transcript")
+    import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
+    import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
     return parser
 
 
@@ -135,7 +149,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         _enter_namespace()
         from .replay import replay
 
-        return trio.run(replay, loaded_all, args.json)
+        if args.quiz and args.json:
+            parser.error("--quiz asks questions in text; it cannot be combined with --json")
+        return trio.run(replay, loaded_all, args.json, args.quiz, args.report)
     if args.command == "exec":
         cmd = list(args.cmd)
         from .runner import check_command
@@ -150,6 +166,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from .glblog import show
 
         return show(args.name, args.filter, as_json=args.json)
+    if args.command == "new":
+        from .scaffold import create
+
+        path = create(args.name)
+        shown = path.relative_to(scenarios.ROOT)
+        print(f"wrote {shown}; edit it, then: lab check {shown} && lab run {args.name}")
+        return 0
+    if args.command == "import":
+        from .importer import write_draft
+
+        return write_draft(args.transcript, args.output)
     if args.command == "up":
         loaded = scenarios.load(args.name)
         _enter_namespace()

@@ -5,32 +5,59 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 
 import trio
+from rich.console import Console
 
 from . import glblog
 from .events import Event, Timeline
-from .narrate import event_line, render_step
+from .narrate import event_line, render
 from .runner import compare
 from .scenario import ROOT, Scenario
 from .session import cancel_on_terminate, open_lab
+from .verdict import explain_result
 
 
-async def replay(loaded: list[Scenario], as_json: bool) -> int:
+def _console() -> Console:
+    """Colour on a terminal; plain text (no escape codes, 120 columns) into a pipe or a file."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
+async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None) -> int:
+    from . import report as reports
+    from .workshop import Quiz
+
     failures = 0
+    console = _console()
+    asker = Quiz(console) if quiz else None
+    records: list[reports.StepRecord] = []
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             for scenario in loaded:
                 if not as_json:
-                    print(f"\n━━ {scenario.name}: {scenario.title}\n")
+                    console.print(f"\n━━ {scenario.name}: {scenario.title}\n", style="bold", markup=False)
                     if scenario.story:
-                        print(scenario.story + "\n")
+                        console.print(scenario.story + "\n", markup=False)
                 async with open_lab(scenario) as runner:
                     for step in scenario.steps:
+                        guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
                         problems = compare(step.expect, result)
                         failures += bool(problems)
+                        plan, verdict = explain_result(scenario, result)
+                        if report:
+                            records.append(
+                                reports.StepRecord(
+                                    scenario=scenario,
+                                    step=step,
+                                    result=result,
+                                    plan=plan,
+                                    verdict=verdict,
+                                    problems=problems,
+                                )
+                            )
                         if as_json:
                             record = {
                                 "scenario": scenario.name,
@@ -39,19 +66,28 @@ async def replay(loaded: list[Scenario], as_json: bool) -> int:
                                 **result.to_json(),
                                 "ok": not problems,
                                 "problems": [str(p) for p in problems],
+                                "explain": verdict.to_json(),
                             }
                             print(json.dumps(record), flush=True)
                         else:
-                            print(render_step(scenario, step, result, problems), flush=True)
+                            console.print(render(scenario, step, result, plan, verdict, problems))
+                            if asker and guess:
+                                console.print(asker.grade(guess, result), style="bold magenta", markup=False)
+                            sys.stdout.flush()
                     if any(h.kind == "glb" for h in scenario.hosts.values()):  # for `lab logs NAME`
                         glblog.save(scenario.name, runner.world.timeline.since(0))
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
         return 143
+    if report:
+        written = reports.write(report, records)
+        print(f"lab: report written to {written}", file=sys.stderr)
     if not as_json:
         total = sum(len(s.steps) for s in loaded)
         print(f"{total - failures}/{total} steps behaved as expected")
+        if asker:
+            print(asker.summary())
     return 1 if failures else 0
 
 
@@ -95,19 +131,28 @@ async def shell(scenario: Scenario) -> int:
                 hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values())
                 print(
                     f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
-                    "happen; exit (or Ctrl-D) ends the lab.",
+                    "happen, and after each curl the lab explains it; exit (or Ctrl-D) ends the lab.",
                     file=sys.stderr,
                     flush=True,
                 )
-                env = runner.environment({"PS1": f"(lab:{scenario.name}) \\w\\$ "})
-                done = await trio.run_process(
-                    ["bash", "--norc", "--noprofile", "-i"],
-                    env=env,
-                    cwd=str(ROOT),
-                    check=False,
-                    stdin=None,
-                    deliver_cancel=_hang_up,
-                )
+                from .workshop import RCFILE, serve_explanations
+
+                port = await nursery.start(serve_explanations, scenario, timeline, _console())
+                rcfile = Path(runner.home) / ".lab-bashrc"  # the curl function that asks the lab to explain
+                rcfile.write_text(RCFILE)
+                prompt = f"(lab:{scenario.name}) \\w\\$ "
+                env = runner.environment({"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port)})
+                try:
+                    done = await trio.run_process(
+                        ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
+                        env=env,
+                        cwd=str(ROOT),
+                        check=False,
+                        stdin=None,
+                        deliver_cancel=_hang_up,
+                    )
+                finally:
+                    rcfile.unlink(missing_ok=True)
                 returncode = done.returncode
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:

@@ -1,0 +1,194 @@
+"""Workshop mode: the learner predicts (``lab run NAME --quiz``) or types (``lab up NAME``), the lab explains.
+
+Theory of operation.
+
+*Quiz.* Before each step the lab asks who will answer and with which curl exit code, reading one line per
+question from stdin (a terminal or a pipe alike; end of input skips). :func:`score` is pure.
+
+*lab up.* The learner's shell is bash with a ``curl`` shell function (:data:`RCFILE`). The function opens a
+TCP connection to the lab's explainer on 127.0.0.1 inside the lab namespace (bash's ``/dev/tcp``, no extra
+tool), says ``begin`` (the lab marks the timeline), runs the real curl, writes its argv, proxy variables and
+stderr to a temporary directory and says ``end RC DIR``. The lab collects the events since the mark, waits
+until the hosts closed their side, prints the explanation and answers ``done``; only then does the function
+return, so the explanation always comes before the next prompt.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+from rich.console import Console
+
+from . import curlv
+from .events import Timeline
+from .runner import CurlResult
+from .scenario import Scenario, Step
+
+# ---------------------------------------------------------------------------------------------------------
+# quiz
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Guess:
+    reached: str | None  # a host name or "none"; None: skipped
+    exit_code: int | None
+
+
+class QuizInputError(ValueError):
+    """An answer the quiz cannot read; the message says what it expects."""
+
+
+def parse_guess(host_line: str, exit_line: str, choices: tuple[str, ...]) -> Guess:
+    """Read the learner's two answers; an empty line skips that question."""
+    host = host_line.strip().lower() or None
+    if host is not None and host not in choices:
+        raise QuizInputError(f"{host!r} is not a host here (expected one of: {', '.join(choices)})")
+    text = exit_line.strip()
+    if text and not text.isdigit():
+        raise QuizInputError(f"{text!r} is not an exit code (expected a number, like 0 or 35)")
+    return Guess(reached=host, exit_code=int(text) if text else None)
+
+
+def score(guess: Guess, result: CurlResult) -> tuple[int, str]:
+    """(points 0-2, one line saying what was right)."""
+    actual_host = result.reached or "none"
+    points = 0
+    parts = []
+    if guess.reached is not None:
+        ok = guess.reached == actual_host
+        points += ok
+        parts.append(f"host {guess.reached} {'✓' if ok else f'✗ (it was {actual_host})'}")
+    if guess.exit_code is not None:
+        ok = guess.exit_code == result.exit_code
+        points += ok
+        parts.append(f"exit {guess.exit_code} {'✓' if ok else f'✗ (it was {result.exit_code})'}")
+    return points, "your prediction: " + ("; ".join(parts) if parts else "skipped")
+
+
+class Quiz:
+    """Asks on stdout, reads answers from stdin (in a worker thread, so the lab's hosts keep serving)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.points = 0
+        self.asked = 0
+
+    async def _line(self, prompt: str) -> str:
+        self.console.print(prompt, end="", markup=False, highlight=False)
+        sys.stdout.flush()
+        line: str = await trio.to_thread.run_sync(sys.stdin.readline)
+        if not sys.stdin.isatty():
+            self.console.print(line.rstrip("\n"), markup=False, highlight=False)  # echo piped answers
+        return line
+
+    async def ask(self, scenario: Scenario, step: Step) -> Guess:
+        choices = (*scenario.hosts, "none")
+        self.console.print(f"\n── Quiz, step {step.number}/{len(scenario.steps)}", style="bold", highlight=False)
+        if step.say:
+            self.console.print(step.say, markup=False, highlight=False)
+        self.console.print(f"$ {step.run}", style="bold cyan", markup=False, highlight=False)
+        while True:
+            host = await self._line(f"Who will answer? ({', '.join(choices)}; empty skips) > ")
+            code = await self._line("curl's exit code? (0 is success; empty skips) > ")
+            try:
+                guess = parse_guess(host, code, choices)
+            except QuizInputError as exc:
+                self.console.print(f"quiz: {exc}; try again", markup=False)
+                if not host and not code:  # end of input
+                    return Guess(reached=None, exit_code=None)
+                continue
+            self.asked += (guess.reached is not None) + (guess.exit_code is not None)
+            return guess
+
+    def grade(self, guess: Guess, result: CurlResult) -> str:
+        points, line = score(guess, result)
+        self.points += points
+        return line
+
+    def summary(self) -> str:
+        return f"quiz score: {self.points}/{self.asked}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# lab up
+
+
+RCFILE = r"""
+# lab up: curl runs for real, then the lab explains what happened (see lab/workshop.py)
+curl() {
+  local fd reply rc dir v
+  if ! exec {fd}<>"/dev/tcp/127.0.0.1/${LAB_EXPLAIN_PORT}" 2>/dev/null; then command curl "$@"; return; fi
+  printf 'begin\n' >&"$fd"; read -r reply <&"$fd"
+  dir=$(mktemp -d)
+  command curl "$@" 2>"$dir/stderr"; rc=$?
+  cat "$dir/stderr" >&2
+  printf '%s\0' "$@" >"$dir/argv"
+  for v in http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; do
+    if [ -n "${!v+x}" ]; then printf '%s=%s\0' "$v" "${!v}"; fi
+  done >"$dir/env"
+  printf 'end %s %s\n' "$rc" "$dir" >&"$fd"; read -r reply <&"$fd"
+  exec {fd}>&-
+  rm -rf "$dir"
+  return "$rc"
+}
+PS1=${LAB_PS1:-$PS1}
+"""
+
+
+def read_request(directory: Path, exit_code: int, events: tuple[object, ...]) -> CurlResult:
+    """Rebuild a :class:`CurlResult` from what the shell function left in ``directory``."""
+    args = (directory / "argv").read_bytes().split(b"\0")[:-1]
+    env_items = (directory / "env").read_bytes().split(b"\0")[:-1]
+    env = dict(item.decode("utf-8", "replace").partition("=")[::2] for item in env_items)
+    stderr = (directory / "stderr").read_text("utf-8", "replace")
+    return CurlResult(
+        argv=("curl", *(a.decode("utf-8", "replace") for a in args)),
+        env=env,
+        exit_code=exit_code,
+        stdout="",
+        stderr=stderr,
+        verbose=curlv.parse(stderr),
+        events=tuple(events),  # type: ignore[arg-type]
+        duration=0.0,
+    )
+
+
+async def serve_explanations(
+    scenario: Scenario, timeline: Timeline, console: Console, *, task_status: trio.TaskStatus[int]
+) -> None:
+    """Listen on 127.0.0.1 (inside the namespace) for the shell function; report the port once listening."""
+    from .narrate import explain_command
+
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    task_status.started(listeners[0].socket.getsockname()[1])
+
+    async def handle(stream: trio.SocketStream) -> None:
+        buffer = b""
+        mark = 0
+        async with stream:
+            while True:
+                data = await stream.receive_some(4096)
+                if not data:
+                    return
+                buffer += data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    words = line.decode("utf-8", "replace").split(" ", 2)
+                    if words[0] == "begin":
+                        mark = len(timeline)
+                        await stream.send_all(b"ok\n")
+                    elif words[0] == "end" and len(words) == 3:
+                        await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
+                        events = tuple(e for e in timeline.since(mark) if e.kind != "listening")
+                        try:
+                            result = read_request(Path(words[2]), int(words[1]), events)
+                            console.print(explain_command(scenario, result))
+                        except (OSError, ValueError) as exc:
+                            console.print(f"lab: cannot explain that command ({exc})", markup=False)
+                        sys.stdout.flush()
+                        await stream.send_all(b"done\n")
+
+    await trio.serve_listeners(handle, listeners)

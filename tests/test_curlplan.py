@@ -1,0 +1,156 @@
+"""The curl emulator (lab.curlplan): pure tables first, then every prediction checked against real curl."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lab import curlplan, scenario
+from lab.curlplan import CurlUsageError, plan
+from lab.verdict import explain_result
+from tests.conftest import LabFactory
+
+SEED_HOSTS = scenario.load("seed").client.hosts
+PROXY = "http://10.9.9.9:3128"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-sSkv", "https://x"], {"insecure": True, "verbose": True, "urls": ("https://x",)}),
+        (["-xhttp://p:1", "https://x"], {"proxy": "http://p:1", "proxy_flag": "-x"}),
+        (["--insec", "https://x"], {"insecure": True}),  # curl accepts an unambiguous prefix
+        (["--socks5", "s:1080", "-x", "http://p:1", "https://x"], {"proxy": "socks5://s:1080"}),
+        (["-x", "http://p:1", "--socks5-hostname", "s:1", "https://x"], {"proxy": "socks5h://s:1"}),
+        (["--no-insecure", "-k", "https://x"], {"insecure": True}),
+        (["-E", "c.pem", "--key", "k.pem", "https://x"], {"cert": "c.pem", "key": "k.pem"}),
+    ],
+)
+def test_option_parser(args: list[str], expected: dict[str, object]) -> None:
+    options = curlplan.parse_options(args)
+    for name, value in expected.items():
+        assert getattr(options, name) == value
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--proxy-resolve", "a:1:b", "https://x"], "option --proxy-resolve: is unknown"),
+        (["--pro", "https://x"], "is ambiguous"),
+        (["-x"], "option -x: requires parameter"),
+    ],
+)
+def test_option_errors_use_curls_words(args: list[str], message: str) -> None:
+    with pytest.raises(CurlUsageError, match=re.escape(message)):
+        curlplan.parse_options(args)
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "source", "reported"),
+    [
+        (
+            {"https_proxy": PROXY, "HTTPS_PROXY": "http://o:1", "ALL_PROXY": "http://o:2"},
+            [],
+            "https_proxy",
+            ["https_proxy"],
+        ),
+        ({"HTTPS_PROXY": PROXY, "all_proxy": "http://o:2"}, [], "HTTPS_PROXY", ["HTTPS_PROXY"]),
+        ({"http_proxy": PROXY}, [], None, []),  # http_proxy is for http:// URLs only
+        ({"all_proxy": PROXY, "ALL_PROXY": "http://o:1"}, [], "all_proxy", ["all_proxy"]),
+        ({"https_proxy": PROXY, "NO_PROXY": "example.com,.mydomain"}, [], None, ["NO_PROXY"]),
+        (
+            {"https_proxy": PROXY, "no_proxy": "other", "NO_PROXY": "mydomain"},
+            [],
+            "https_proxy",
+            ["no_proxy", "https_proxy"],
+        ),
+        ({"https_proxy": PROXY}, ["--noproxy", "*"], None, []),
+        ({}, ["--noproxy", "mydomain", "-x", PROXY], None, []),  # --noproxy beats even -x
+        ({"https_proxy": PROXY}, ["-x", ""], None, []),  # -x "" turns the environment off too
+        ({"https_proxy": "http://o:1"}, ["-x", PROXY], "-x", []),
+    ],
+)
+def test_proxy_choice(env: dict[str, str], flags: list[str], source: str | None, reported: list[str]) -> None:
+    planned = plan(["curl", *flags, "https://mydomain"], env, SEED_HOSTS)
+    assert (planned.proxy.source if planned.proxy else None) == source
+    assert list(planned.proxy_env) == reported
+
+
+def test_connect_to_and_resolve_tables() -> None:
+    assert curlplan.match_connect_to(("a:80:b:81", "::c:"), "a", 443) == ("::c:", "c", 443)
+    assert curlplan.match_connect_to(("mydomain:80:x:1",), "mydomain", 443) is None
+    found = curlplan.lookup("MyDomain", 443, ("mydomain:443:88.88.88.88",), SEED_HOSTS)
+    assert (found.address, found.how) == ("88.88.88.88", "--resolve")
+    assert curlplan.lookup("mydomain", 8443, ("mydomain:443:88.88.88.88",), SEED_HOSTS).how == "hosts file"
+    assert curlplan.lookup("nowhere", 443, (), SEED_HOSTS).address is None
+
+
+RESOLVE = "--resolve mydomain:443:88.88.88.88"
+CONNECT_TO = "--connect-to mydomain:443:88.88.88.88:443"
+CASES = [
+    ({}, "curl -v https://mydomain"),
+    ({}, f"curl -v {RESOLVE} https://mydomain"),
+    ({}, f"curl -v {RESOLVE} -x {PROXY} https://mydomain"),
+    ({}, f"curl -v {CONNECT_TO} -x {PROXY} https://mydomain"),
+    ({}, f"curl -v {CONNECT_TO} https://mydomain"),
+    ({}, "curl -v --connect-to ::10.1.1.1: https://mydomain"),
+    ({}, f"curl -v -xhttp://10.9.9.9:3128 {RESOLVE} https://mydomain"),
+    ({}, f"curl -v {RESOLVE} -x socks5://10.9.9.9:1080 https://mydomain"),
+    ({}, f"curl -v {RESOLVE} -x socks5h://10.9.9.9:1080 https://mydomain"),
+    ({}, f"curl -v {RESOLVE} -x {PROXY} --socks5 10.9.9.9:1080 https://mydomain"),
+    ({}, f"curl -v {RESOLVE} --socks5-hostname 10.9.9.9:1080 https://mydomain"),
+    ({"https_proxy": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
+    ({"HTTPS_PROXY": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
+    ({"ALL_PROXY": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
+    ({"http_proxy": PROXY, "HTTP_PROXY": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
+    ({"https_proxy": PROXY, "NO_PROXY": "mydomain"}, f"curl -v {RESOLVE} https://mydomain"),
+    ({"https_proxy": PROXY}, f"curl -v --noproxy mydomain {RESOLVE} https://mydomain"),
+    ({}, f"curl -v --noproxy '*' -x {PROXY} {RESOLVE} https://mydomain"),
+    ({"https_proxy": PROXY}, f"curl -v -x '' {RESOLVE} https://mydomain"),
+    ({}, "curl -v --insec https://10.1.1.1"),
+    ({}, f"curl -v -k -H 'Host: other.example' {RESOLVE.replace('88.88.88.88', '10.1.1.1')} https://mydomain"),
+    ({}, f"curl -v --proxy-resolve mydomain:443:88.88.88.88 -x {PROXY} https://mydomain"),
+]
+
+
+@pytest.mark.parametrize(("env", "command"), CASES)
+async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], command: str) -> None:
+    import shlex
+
+    argv = shlex.split(command)
+    env_words = [f"{k}={v}" for k, v in env.items()]
+    predicted = plan(argv, env, SEED_HOSTS)
+    async with lab("seed") as runner:
+        result = await runner.run(["env", *env_words, *argv])
+    if predicted.expected_exit is not None:
+        assert result.exit_code == predicted.expected_exit, result.stderr
+    if predicted.usage_error:
+        assert result.error == predicted.usage_error
+        return
+    assert predicted.tcp is not None
+    connected = result.verbose.connected[0]
+    assert f"({predicted.tcp[0]}) port {predicted.tcp[1]}" in connected, connected
+    assert result.tunnel == predicted.tunnel
+    assert tuple(result.proxy_env) == predicted.proxy_env
+    if predicted.tunnel_kind == "CONNECT":
+        assert f"* Establish HTTP proxy tunnel to {predicted.tunnel}" in result.stderr
+    resolved = [e for e in result.events if e.kind == "resolved"]
+    if predicted.proxy is not None and resolved:
+        assert (resolved[0].data["table"] == "proxy DNS") == (predicted.resolver == "proxy")
+    hello = next((e for e in result.events if e.kind in ("tls-ok", "tls-failed", "client-hello")), None)
+    if hello is not None:
+        assert (hello.data.get("sni") or None) == predicted.sni
+    request = next((e for e in result.events if e.kind == "request"), None)
+    if request is not None:
+        assert request.data["authority"] == predicted.host_header
+    _, verdict = explain_result(scenario.load("seed"), result)
+    assert verdict.drift == ()
+
+
+async def test_unresolvable_name_is_exit_6(lab: LabFactory) -> None:
+    predicted = plan(["curl", "-sS", "https://unknown.example"], {}, SEED_HOSTS)
+    assert predicted.tcp is None
+    async with lab("seed") as runner:
+        result = await runner.run(["curl", "-sS", "https://unknown.example"])
+    assert result.exit_code == predicted.expected_exit == 6
