@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 
+from . import clienthello
 from .errors import HostStartError
 from .events import EventKind, Timeline
 from .pki import Pki
@@ -129,6 +130,22 @@ class World:
                     )
 
         return run
+
+
+def report_client_hello(conn: Connection, early: bytes = b"") -> Callable[[bytes], None]:
+    """For :func:`relay`: tell the timeline which SNI the client's ClientHello carried through a tunnel."""
+
+    def report(data: bytes) -> None:
+        hello = clienthello.parse(early + data)
+        if hello is not None:
+            conn.emit(
+                "client-hello",
+                f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
+                sni=hello.sni,
+                alpn=list(hello.alpn),
+            )
+
+    return report
 
 
 async def relay(

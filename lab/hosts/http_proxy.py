@@ -33,11 +33,10 @@ from urllib.parse import urlsplit
 
 import trio
 
-from .. import clienthello
 from ..proxydns import ProxyRefusal, resolve, validate_auth, validate_table
 from ..proxyhead import BadRequest, HeadReader, ProxyRequest
 from ..scenario import Host, Scenario
-from ..world import Connection, World, relay
+from ..world import Connection, World, relay, report_client_hello
 from . import check_keys
 
 DEFAULT_TIMEOUT = 30  # seconds an idle tunnel stays open (proxy.py's own default is 10)
@@ -261,17 +260,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 _, thread = start_threaded_work(flags, theirs, key)
                 await inner.send_all(request.data)
 
-                def first_tunnel_bytes(data: bytes) -> None:
-                    hello = clienthello.parse(data)
-                    if hello is not None:
-                        conn.emit(
-                            "client-hello",
-                            f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
-                            sni=hello.sni,
-                            alpn=list(hello.alpn),
-                        )
-
-                await relay(conn.stream, inner, on_first_from_a=first_tunnel_bytes)
+                await relay(conn.stream, inner, on_first_from_a=report_client_hello(conn))
             finally:
                 connections.pop(key, None)
                 await inner.aclose()  # proxy.py's worker sees EOF and its thread ends

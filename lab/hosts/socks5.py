@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import trio
 
-from .. import clienthello
 from ..proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve, validate_auth, validate_table
 from ..scenario import Host, Scenario
 from ..socks5proto import (
@@ -23,7 +22,7 @@ from ..socks5proto import (
     Socks5Error,
     Socks5Server,
 )
-from ..world import Connection, NotInLab, World, relay
+from ..world import Connection, NotInLab, World, relay, report_client_hello
 from . import check_keys
 
 # RFC 1928 reply codes for each refusal; curl shows the number: "Can't complete SOCKS5 connection to x. (4)"
@@ -118,16 +117,6 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             if early:
                 await upstream.send_all(early)
 
-            def first(data: bytes) -> None:
-                hello = clienthello.parse(early + data)
-                if hello is not None:
-                    conn.emit(
-                        "client-hello",
-                        f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
-                        sni=hello.sni,
-                        alpn=list(hello.alpn),
-                    )
-
-            await relay(conn.stream, upstream, on_first_from_a=first)
+            await relay(conn.stream, upstream, on_first_from_a=report_client_hello(conn, early))
 
     await world.serve_tcp(host, handle, task_status=task_status)
