@@ -376,14 +376,15 @@ def _decide(
     glb_ip = _suggest_glb(scenario, url.host)
     outcome = f"{reached} answered" if reached else f"curl exited {code}"
     server_name_check = any(k in (observed.error or "") for k in ("subject name", "SSL certificate problem"))
+    cert_check: tuple[Decisive, str, str] = (
+        "cert check",
+        f"curl's server-certificate check decided: the certificate does not name {plan.verify_name}; {outcome}.",
+        f"Ask for a name the certificate carries (https://{_cert_name(scenario, server) or 'mydomain'}"
+        f"{f' with --resolve NAME:{url.port}:{url.host}' if url.ip_literal else ''}), or -k to skip the "
+        "check (testing only).",
+    )
     if code in (60, 51) and server_name_check:
-        return (
-            "cert check",
-            f"curl's server-certificate check decided: the certificate does not name {plan.verify_name}; {outcome}.",
-            f"Ask for a name the certificate carries (https://{_cert_name(scenario, server) or 'mydomain'}"
-            f"{f' with --resolve NAME:{url.port}:{url.host}' if url.ip_literal else ''}), or -k to skip the "
-            "check (testing only).",
-        )
+        return cert_check
     if client_cert_failed:
         hop = next(h for h in hops if h.key == "client-cert")
         fix = (
@@ -393,13 +394,7 @@ def _decide(
         )
         return "client-cert check", f"The client-certificate check decided: {hop.text}; {outcome}.", f"To pass, {fix}."
     if code in (60, 51):
-        return (
-            "cert check",
-            f"curl's server-certificate check decided: the certificate does not name {plan.verify_name}; {outcome}.",
-            f"Ask for a name the certificate carries (https://{_cert_name(scenario, server) or 'mydomain'}"
-            f"{f' with --resolve NAME:{url.port}:{url.host}' if url.ip_literal else ''}), or -k to skip the "
-            "check (testing only).",
-        )
+        return cert_check
     if proxy is not None and plan.resolver == "proxy":
         name, address = (
             (resolved.data.get("name"), resolved.data.get("address")) if resolved else (plan.target_host, "?")
