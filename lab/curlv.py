@@ -35,6 +35,41 @@ class CurlVerbose:
     connected: tuple[str, ...] = field(default=())  # "mydomain (88.88.88.88) port 443"
     request_lines: tuple[str, ...] = field(default=())  # "> GET / HTTP/2" ...
     response_status: str | None = None  # "< HTTP/2 200"
+    # What the TLS handshake showed (for ``lab import``): both "TLSv1.3 (IN)" and LibreSSL's "(304) (IN)" lines.
+    trying: tuple[str, ...] = field(default=())  # "88.88.88.88:443"
+    pinned: tuple[str, ...] = field(default=())  # "mydomain:443:88.88.88.88" (--resolve entries curl added)
+    handshake: tuple[str, ...] = field(default=())  # "OUT Client hello", "IN Request CERT", ...
+    tls_version: str | None = None  # "TLSv1.3"
+    alpn: str | None = None  # what the server accepted: "h2"
+    subject: str | None = None  # "C=GB; L=London; ...; CN=mydomain"
+    issuer: str | None = None
+    san: tuple[str, ...] = field(default=())  # 'host "mydomain" matched cert's "mydomain"', 'does not match ...'
+
+    @property
+    def client_cert_requested(self) -> bool:
+        """The server sent a CertificateRequest: it speaks mutual TLS."""
+        return "IN Request CERT" in self.handshake
+
+
+# A progress meter shares stderr with -v output: "  0     0    0 ... --:--:--     0*   Trying 1.2.3.4:443..."
+_METER = re.compile(r"^\s*\d+\s+[\d.]+[kMGT]?\s+\d+\s.*?(\*\s.*)$")
+_HANDSHAKE = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS handshake, (.+?) \(\d+\):?$")
+_FACTS = {
+    "trying": re.compile(r"^\*\s+Trying (\S+?)(?:\.\.\.)?$"),
+    "pinned": re.compile(r"^\* Added (\S+) to DNS cache"),
+    "tls_version": re.compile(r"^\* SSL connection using (\S+)"),
+    "alpn": re.compile(r"^\* ALPN(?::|,) server accepted(?: to use)? (\S+)"),
+    "subject": re.compile(r"^\*\s+subject: (.*)$"),
+    "issuer": re.compile(r"^\*\s+issuer: (.*)$"),
+    "san": re.compile(r"^\*\s+subjectAltName:? (.*)$"),
+}
+
+
+def clean_line(raw: str) -> str:
+    """One line of curl -v output without trailing blanks or a progress meter in front of it."""
+    line = raw.rstrip().rsplit("\r", 1)[-1]  # a terminal shows what follows the last carriage return
+    meter = _METER.match(line)
+    return meter.group(1) if meter else line
 
 
 def parse(stderr: str) -> CurlVerbose:
@@ -44,8 +79,17 @@ def parse(stderr: str) -> CurlVerbose:
     status: str | None = None
     error: str | None = None
     code: int | None = None
+    facts: dict[str, list[str]] = {name: [] for name in _FACTS}
+    handshake: list[str] = []
     for raw in stderr.splitlines():
-        line = raw.rstrip()
+        line = clean_line(raw)
+        shake = _HANDSHAKE.match(line)
+        if shake:
+            handshake.append(f"{shake.group(1)} {shake.group(2)}")
+        for name, pattern in _FACTS.items():
+            fact = pattern.match(line)
+            if fact:
+                facts[name].append(fact.group(1).strip())
         match = ERROR.match(line)
         if match:
             error, code = line, int(match.group(1))
@@ -72,4 +116,12 @@ def parse(stderr: str) -> CurlVerbose:
         connected=tuple(connected),
         request_lines=tuple(requests),
         response_status=status,
+        trying=tuple(facts["trying"]),
+        pinned=tuple(facts["pinned"]),
+        handshake=tuple(handshake),
+        tls_version=facts["tls_version"][-1] if facts["tls_version"] else None,
+        alpn=facts["alpn"][-1] if facts["alpn"] else None,
+        subject=facts["subject"][-1] if facts["subject"] else None,
+        issuer=facts["issuer"][-1] if facts["issuer"] else None,
+        san=tuple(facts["san"]),
     )

@@ -158,7 +158,9 @@ def _png_is_not_blank(data: bytes) -> bool:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs the Debian package when run as root)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (make test installs the Debian package when run as root)"
+)
 def test_report_renders_offline_in_headless_chromium(
     quiz_run: tuple[subprocess.CompletedProcess[str], Path, int], tmp_path: Path
 ) -> None:

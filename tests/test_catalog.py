@@ -1,0 +1,42 @@
+"""The catalog: scenarios/README.md lists exactly the scenarios there are, and seed-story tells the whole chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import catalog, scenario
+from lab.runner import compare
+from lab.session import open_lab
+
+
+def test_readme_index_matches_the_scenario_files() -> None:
+    written = catalog.current(catalog.README.read_text(encoding="utf-8"))
+    assert written == catalog.table(), "scenarios/README.md is stale: run `python -m lab.catalog --write`"
+
+
+def test_every_scenario_is_indexed_by_name() -> None:
+    written = catalog.current(catalog.README.read_text(encoding="utf-8"))
+    for path in scenario.catalog():
+        assert f"| `{path.stem}` |" in written
+
+
+def test_seed_story_steps_each_teach_and_expect() -> None:
+    story = scenario.load("seed-story")
+    assert len(story.steps) == 8
+    for step in story.steps:
+        assert step.say, f"step {step.number} has no say"
+        assert "decided" in step.lesson, f"step {step.number}'s lesson must name the hop that decided"
+        assert step.expect.exit is not None, f"step {step.number} expects no exit code"
+        assert step.expect.reached is not None, f"step {step.number} expects no host"
+
+
+@pytest.mark.netns
+async def test_seed_story_replays_as_the_chat_went() -> None:
+    """The chat, in order, with real curl: 60, 35, the client-cert failure twice, glb, old via proxy, glb, 2."""
+    story = scenario.load("seed-story")
+    async with open_lab(story) as runner:
+        results = [await runner.run(step.argv) for step in story.steps]
+    assert [r.exit_code for r in results] == [60, 35, 56, 56, 0, 0, 0, 2]
+    assert [r.reached for r in results] == [None, None, None, None, "glb", "old", "glb", None]
+    for step, result in zip(story.steps, results, strict=True):
+        assert compare(step.expect, result) == [], f"step {step.number}: {step.run}"
