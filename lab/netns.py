@@ -94,9 +94,7 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
         if ip not in ("127.0.0.1", "::1"):
             commands.append(f"addr add {ip}/{prefix} dev lo\n")
     if commands:
-        result = subprocess.run(
-            ["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True
-        )
+        result = subprocess.run(["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True)
         if result.returncode != 0:
             raise NamespaceUnavailable(f"adding lab addresses: {result.stderr.strip()}")
 

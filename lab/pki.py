@@ -125,9 +125,7 @@ class Pki:
         self.expired_client = self._client(
             "expired-client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH], expired=True
         )
-        self.noeku_client = self._client(
-            "noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH]
-        )
+        self.noeku_client = self._client("noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
         self.save()
 
     # -- public API -------------------------------------------------------------------------------
@@ -165,22 +163,16 @@ class Pki:
 
     # -- making certificates ----------------------------------------------------------------------
 
-    def _ca(
-        self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1
-    ) -> _Made:
+    def _ca(self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1) -> _Made:
         def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
             builder = self._base(subject, key, issuer, now, lifetime=LIFETIME * 4)
             return builder.add_extension(
                 x509.BasicConstraints(ca=True, path_length=path_length), critical=True
-            ).add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-            )
+            ).add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
 
         return self._make(name, {"subject": subject.rfc4514_string()}, issuer, build, chain=False)
 
-    def _client(
-        self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False
-    ) -> _Made:
+    def _client(self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False) -> _Made:
         subject = _name(C="GB", O="Lab Learners", CN=f"lab {name}")
         # A SAN, as real client certificates carry (and cryptography's client verifier requires); the
         # SPIFFE URI feeds the load balancer's {client_cert_spiffe_id} header variable.
@@ -204,9 +196,7 @@ class Pki:
     ) -> _Made:
         def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
             start = now - dt.timedelta(days=60) if expired else now
-            builder = self._base(
-                subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME
-            )
+            builder = self._base(subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME)
             builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             builder = builder.add_extension(
                 x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
@@ -286,9 +276,7 @@ class Pki:
         self._made[name] = made
         return made
 
-    def _reuse(
-        self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool
-    ) -> _Made | None:
+    def _reuse(self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool) -> _Made | None:
         if self._manifest["items"].get(name, {}).get("fingerprint") != fingerprint:
             return None
         try:

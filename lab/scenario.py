@@ -119,9 +119,7 @@ def find(name_or_path: str) -> Path:
     if topology.exists():
         return topology
     known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-    raise ScenarioError(
-        name_or_path, None, f"no such scenario (known: {known}; or give a path to a .toml file)"
-    )
+    raise ScenarioError(name_or_path, None, f"no such scenario (known: {known}; or give a path to a .toml file)")
 
 
 def catalog() -> list[Path]:
@@ -206,9 +204,7 @@ def load(name_or_path: str | Path) -> Scenario:
         topo_path = TOPOLOGY_DIR / f"{topology_name}.toml"
         if not topo_path.exists():
             known = ", ".join(sorted(p.stem for p in TOPOLOGY_DIR.glob("*.toml")))
-            raise source.error(
-                ("topology",), f"unknown topology '{topology_name}' (expected one of: {known})"
-            )
+            raise source.error(("topology",), f"unknown topology '{topology_name}' (expected one of: {known})")
         base, topo_source = _read(topo_path)
         _unknown(topo_source, (), base, _TOP_KEYS)
         for name in base.get("hosts", {}):
@@ -255,9 +251,7 @@ def _host(name: str, spec: Any, source: Source) -> Host:
         raise source.error((), f"host '{name}' has no kind (expected one of: {', '.join(HOST_KINDS)})")
     kind = spec["kind"]
     if kind not in HOST_KINDS:
-        raise source.error(
-            ("kind",), f"unknown host kind {kind!r} (expected one of: {', '.join(HOST_KINDS)})"
-        )
+        raise source.error(("kind",), f"unknown host kind {kind!r} (expected one of: {', '.join(HOST_KINDS)})")
     if "address" not in spec:
         raise source.error((), f"host '{name}' has no address (expected ip:port, like \"10.1.1.1:443\")")
     address = _expect_type(source, ("address",), spec["address"], str, 'a string "ip:port"')
@@ -285,9 +279,7 @@ def _client(spec: dict[str, Any], source: Source) -> Client:
         try:
             ipaddress.ip_address(addr)
         except (ValueError, TypeError):
-            raise source.error(
-                ("client", "hosts", name), f"'{name}' must map to an IP address, not {addr!r}"
-            ) from None
+            raise source.error(("client", "hosts", name), f"'{name}' must map to an IP address, not {addr!r}") from None
     trust = spec.get("trust", "lab-root")
     if trust not in TRUST_STORES:
         raise source.error(

@@ -77,9 +77,7 @@ def test_certificates_are_reused_while_valid(made: Pki) -> None:
     assert again.server(glb).cert.read_bytes() == first  # a warm start makes no new keys
 
 
-def test_certificates_are_made_again_before_they_expire(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_certificates_are_made_again_before_they_expire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = Pki(tmp_path)
     real_now = pki_module._now
     monkeypatch.setattr(pki_module, "_now", lambda: real_now() + pki_module.LIFETIME - dt.timedelta(days=3))

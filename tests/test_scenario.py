@@ -77,8 +77,7 @@ BAD = [
         "only curl runs in the lab, not 'wget'",
     ),
     (
-        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n'
-        '[steps.expect]\nexit = "35"\n',
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n[steps.expect]\nexit = "35"\n',
         6,
         "'exit' must be curl's exit code (an integer), not '35'",
     ),
@@ -145,8 +144,7 @@ def test_unknown_scenario_name_lists_the_known_ones() -> None:
 
 def test_line_index_understands_arrays_of_tables_and_dotted_keys() -> None:
     index = LineIndex(
-        'a = 1\n[[steps]]\nrun = "x"\n[[steps]]\nrun = "y"\n[steps.expect]\nexit = 2\n'
-        "[hosts.glb]\ncert.names = []\n"
+        'a = 1\n[[steps]]\nrun = "x"\n[[steps]]\nrun = "y"\n[steps.expect]\nexit = 2\n[hosts.glb]\ncert.names = []\n'
     )
     assert index.line(("steps", 1, "run")) == 5
     assert index.line(("steps", 1, "expect", "exit")) == 7

@@ -101,9 +101,7 @@ def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
         ),
     ],
 )
-def test_commands_split_into_environment_and_curl(
-    argv: list[str], env: dict[str, str], args: list[str]
-) -> None:
+def test_commands_split_into_environment_and_curl(argv: list[str], env: dict[str, str], args: list[str]) -> None:
     assert check_command(argv) == (env, args)
 
 

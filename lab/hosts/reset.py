@@ -23,14 +23,10 @@ def validate(host: Host, scenario: Scenario) -> None:
     check_keys(host, {"mode"})
     mode = host.settings.get("mode", "fin")
     if mode not in MODES:
-        raise host.source.error(
-            ("mode",), f"unknown reset mode {mode!r} (expected one of: {', '.join(MODES)})"
-        )
+        raise host.source.error(("mode",), f"unknown reset mode {mode!r} (expected one of: {', '.join(MODES)})")
 
 
-async def serve(
-    host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
+async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     mode = host.settings.get("mode", "fin")
 
     async def handle(conn: Connection) -> None:
