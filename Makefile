@@ -28,8 +28,8 @@ run-all: $(VENV)
 	@$(BIN)/lab run --all
 
 lint: $(VENV)
-	@$(BIN)/ruff check lab tests
-	@$(BIN)/ruff format --check lab tests
+	@$(BIN)/ruff check lab tests bench
+	@$(BIN)/ruff format --check lab tests bench
 
 typecheck: $(VENV)
 	@$(BIN)/mypy
