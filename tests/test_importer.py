@@ -51,6 +51,11 @@ user@host:~$ curl -v --resolve mydomain:443:88.88.88.88 -x http://corp-proxy:312
 """
 
 
+needs_full_seed = pytest.mark.skipif(
+    not SEED_FULL.exists(), reason=f"the full seed transcript is not at {SEED_FULL} (CI keeps shared/ beside the clone)"
+)
+
+
 def _draft(path: Path) -> importer.Draft:
     return importer.import_transcript(path.read_text(encoding="utf-8"), path.name)
 
@@ -145,10 +150,9 @@ def test_older_curl_7_proxy_session() -> None:
     assert draft.client_hosts == ()  # the proxy's name came from DNS, but --resolve pinned the target
 
 
+@needs_full_seed
 def test_a_request_that_never_got_an_answer_is_replayed_with_a_time_limit() -> None:
-    text = SEED_FULL.read_text(encoding="utf-8") if SEED_FULL.exists() else None
-    if text is None:
-        pytest.skip(f"the full seed transcript is not at {SEED_FULL} (CI keeps shared/ beside the clone)")
+    text = SEED_FULL.read_text(encoding="utf-8")
     draft = importer.import_transcript(text, "seed-transcript.txt")
     hung = [s for s in draft.steps if "-m" in s.run.split()]
     assert [s.run for s in hung] == [
@@ -256,10 +260,9 @@ async def test_drafted_scenario_reproduces_the_seed_failures(tmp_path: Path) -> 
 
 
 @pytest.mark.netns
+@needs_full_seed
 async def test_draft_of_the_whole_seed_transcript_replays_as_the_customer_saw_it(tmp_path: Path) -> None:
     """All four commands with output: 60 on the IP, 35 via public DNS, and two requests that never get an answer."""
-    if not SEED_FULL.exists():
-        pytest.skip(f"the full seed transcript is not at {SEED_FULL} (CI keeps shared/ beside the clone)")
     loaded = _load(_draft(SEED_FULL), tmp_path)
     async with open_lab(loaded) as runner:
         results = [await runner.run(step.argv) for step in loaded.steps]
