@@ -45,6 +45,10 @@ class Resolution:
     source: str  # "proxy DNS" or "IP literal"
     upstream: str  # the lab host's name
 
+    def event_data(self) -> dict[str, str]:
+        """The ``resolved`` event's fields, the same for every proxy kind."""
+        return {"name": self.name, "address": self.address, "table": self.source, "upstream": self.upstream}
+
     @property
     def summary(self) -> str:
         if self.source == "IP literal":

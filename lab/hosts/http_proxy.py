@@ -138,14 +138,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
                 found = resolve(name, port, table, world.scenario)
             except ProxyRefusal as exc:
                 refuse(conn, exc.status, exc.reason, str(exc))
-            conn.emit(
-                "resolved",
-                found.summary,
-                name=found.name,
-                address=found.address,
-                table=found.source,
-                upstream=found.upstream,
-            )
+            conn.emit("resolved", found.summary, **found.event_data())
             conn.emit(
                 "tunnel-opened",
                 f"connecting to {found.address}:{found.port} ({found.upstream})",

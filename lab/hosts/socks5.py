@@ -92,14 +92,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         except ProxyRefusal as exc:
             await _refuse(conn, proto, _REPLY_FOR.get(type(exc), GENERAL_FAILURE), str(exc))
             return
-        conn.emit(
-            "resolved",
-            found.summary,
-            name=found.name,
-            address=found.address,
-            table=found.source,
-            upstream=found.upstream,
-        )
+        conn.emit("resolved", found.summary, **found.event_data())
         try:
             upstream = await world.connect_upstream(found.address, found.port, local_ip=host.ip)
         except (NotInLab, OSError) as exc:
