@@ -1,8 +1,8 @@
 """The timeline: typed events that every lab host reports, tied to the step that caused them.
 
-Hosts call :meth:`Timeline.emit`; the runner opens a :meth:`Timeline.step` window around each curl
-command and collects what happened inside it. Events carry monotonic timestamps so they can be ordered
-across hosts (and across threads: proxy.py runs its plugins in worker threads).
+Hosts call :meth:`Timeline.emit`; the runner takes the events emitted between the start of a curl
+command and the moment every connection it caused is closed. Events carry monotonic timestamps so they
+can be ordered across hosts (and across threads: proxy.py runs its plugins in worker threads).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -108,13 +107,3 @@ class Timeline:
     def __len__(self) -> int:
         with self._lock:
             return len(self._events)
-
-    @contextmanager
-    def step(self) -> Iterator[list[Event]]:
-        """Collect the events emitted while the block runs (the block is one curl command)."""
-        start = len(self)
-        collected: list[Event] = []
-        try:
-            yield collected
-        finally:
-            collected.extend(self.since(start))

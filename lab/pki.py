@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import ScenarioError
 from .scenario import ROOT, Host
 
 CERT_DIR = ROOT / "certs"
@@ -337,10 +336,3 @@ def host_cert_spec(host: Host) -> dict[str, Any]:
         "issuer": issuer,
         "expired": bool(raw.get("expired", False)),
     }
-
-
-def check_cert_settings(host: Host) -> None:
-    try:
-        host_cert_spec(host)
-    except ScenarioError:
-        raise
