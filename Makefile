@@ -30,6 +30,7 @@ run-all: $(VENV)
 lint: $(VENV)
 	@$(BIN)/ruff check lab tests bench
 	@$(BIN)/ruff format --check lab tests bench
+	@$(BIN)/lint-imports --no-cache | grep -E "KEPT|BROKEN|->" ; $(BIN)/lint-imports --no-cache >/dev/null
 
 typecheck: $(VENV)
 	@$(BIN)/mypy

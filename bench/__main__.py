@@ -26,9 +26,11 @@ from pathlib import Path
 
 import trio
 
-from lab import netns, scenario
 from lab.errors import NamespaceUnavailable
-from lab.pki import Pki
+from lab.model import scenario
+from lab.paths import ROOT
+from lab.runtime import netns
+from lab.runtime.pki import Pki
 from lab.session import open_lab
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,7 +81,7 @@ async def s_time(address: tuple[str, int], tls: str, seconds: int, clients: int)
 
     One s_time is latency-bound (it waits for each connection to end), so several run at once; the rate is
     their connections over the wall time of the whole batch."""
-    certs = scenario.ROOT / "certs"
+    certs = ROOT / "certs"
     args = [
         "openssl", "s_time", "-connect", f"{address[0]}:{address[1]}", "-new", "-time", str(seconds),
         "-cert", str(certs / "client.crt"), "-key", str(certs / "client.key"), "-www", "/",
@@ -191,7 +193,7 @@ def run(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         netns.enter()
-        os.chdir(scenario.ROOT)
+        os.chdir(ROOT)
         print(f"full mTLS handshakes, {args.seconds} s per run:", flush=True)
         record = trio.run(main, args.seconds, args.tls, args.clients)
     except (BenchError, NamespaceUnavailable) as exc:
@@ -202,7 +204,7 @@ def run(argv: list[str] | None = None) -> int:
     markdown = report_markdown(record)
     (RESULTS / "mtls-handshakes.md").write_text(markdown)
     print(markdown)
-    from . import startup
+    from bench import startup
 
     return startup.run()
 

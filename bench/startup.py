@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab.scenario import ROOT
+from lab.paths import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 10

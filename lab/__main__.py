@@ -1,3 +1,3 @@
-from .cli import main
+from lab.apps.cli import main
 
 raise SystemExit(main())

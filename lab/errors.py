@@ -13,16 +13,25 @@ class LabError(Exception):
 
 
 class ScenarioError(LabError):
-    """A scenario or topology file is invalid. ``str()`` is ``file:line: what is expected``."""
+    """A scenario or topology file is invalid. ``str()`` is ``file:line: what is expected``.
+
+    A load reports every error it finds: the first is this error's own ``path``/``line``/``message``, the
+    rest are in ``others``, and ``str()`` has one line per error.
+    """
 
     exit_code = 2
 
-    def __init__(self, path: str, line: int | None, message: str) -> None:
+    def __init__(self, path: str, line: int | None, message: str, others: tuple[ScenarioError, ...] = ()) -> None:
         self.path = path
         self.line = line
         self.message = message
+        self.others = others
         where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {message}")
+        super().__init__("\n".join([f"{where}: {message}", *(str(o) for o in others)]))
+
+    @property
+    def all(self) -> tuple[ScenarioError, ...]:
+        return (self, *self.others)
 
 
 class NamespaceUnavailable(LabError):

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from . import netns
-from .events import Timeline
-from .pki import Pki
-from .runner import Runner
-from .scenario import Scenario
-from .world import World, run_world
+from lab.hosts import run_world
+from lab.model.scenario import Scenario
+from lab.runtime import netns
+from lab.runtime.pki import Pki
+from lab.runtime.runner import Runner
+from lab.runtime.timeline import Timeline
+from lab.runtime.world import World
 
 
 @asynccontextmanager

@@ -11,9 +11,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 
-from lab import netns, scenario
 from lab.errors import NamespaceUnavailable
-from lab.runner import Runner
+from lab.model import scenario
+from lab.runtime import netns
+from lab.runtime.runner import Runner
 from lab.session import open_lab
 
 try:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lab import catalog, scenario
-from lab.runner import compare
+from lab.apps import catalog
+from lab.model import scenario
+from lab.model.outcome import compare
 from lab.session import open_lab
 
 
 def test_readme_index_matches_the_scenario_files() -> None:
     written = catalog.current(catalog.README.read_text(encoding="utf-8"))
-    assert written == catalog.table(), "scenarios/README.md is stale: run `python -m lab.catalog --write`"
+    assert written == catalog.table(), "scenarios/README.md is stale: run `python -m lab.apps.catalog --write`"
 
 
 def test_every_scenario_is_indexed_by_name() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lab import cli, netns
+from lab.apps import cli
 from lab.errors import NamespaceUnavailable
+from lab.runtime import netns
 
 
 def test_without_namespaces_the_lab_says_why_and_exits_3(

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from lab import curlplan, scenario
-from lab.curlplan import CurlUsageError, plan
-from lab.verdict import explain_result
+from lab.explain import curlplan
+from lab.explain.curlplan import CurlUsageError, plan
+from lab.explain.verdict import explain_result
+from lab.model import scenario
 from tests.conftest import LabFactory
 
 SEED_HOSTS = scenario.load("seed").client.hosts
@@ -137,13 +138,13 @@ async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], comm
         assert f"* Establish HTTP proxy tunnel to {predicted.tunnel}" in result.stderr
     resolved = [e for e in result.events if e.kind == "resolved"]
     if predicted.proxy is not None and resolved:
-        assert (resolved[0].data["table"] == "proxy DNS") == (predicted.resolver == "proxy")
+        assert (resolved[0].table == "proxy DNS") == (predicted.resolver == "proxy")
     hello = next((e for e in result.events if e.kind in ("tls-ok", "tls-failed", "client-hello")), None)
     if hello is not None:
-        assert (hello.data.get("sni") or None) == predicted.sni
+        assert (hello.sni or None) == predicted.sni
     request = next((e for e in result.events if e.kind == "request"), None)
     if request is not None:
-        assert request.data["authority"] == predicted.host_header
+        assert request.authority == predicted.host_header
     _, verdict = explain_result(scenario.load("seed"), result)
     assert verdict.drift == ()
 

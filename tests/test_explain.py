@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from lab import scenario
-from lab.runner import CurlResult
-from lab.verdict import explain_result
-from lab.workshop import Guess, QuizInputError, parse_guess, score
+from lab.apps.workshop import Guess, QuizInputError, parse_guess, score
+from lab.explain.verdict import explain_result
+from lab.model import scenario
+from lab.model.outcome import CurlResult
+from lab.paths import ROOT
 from tests.conftest import LabFactory
 
 # The scenario authors wrote each lesson starting with the hop that decided; the verdict must agree.
@@ -44,10 +45,10 @@ async def test_verdict_agrees_with_the_scenario_author(lab: LabFactory, name: st
 
 
 def _result(reached: str | None, code: int) -> CurlResult:
-    from lab import curlv
-    from lab.events import Event
+    from lab.model.events import ResponseSent
+    from lab.protocols import curlv
 
-    events = (Event(t=0.0, host=reached, kind="response", data={"status": 200}),) if reached else ()
+    events = (ResponseSent(host=reached, status=200),) if reached else ()
     return CurlResult(
         argv=("curl",), env={}, exit_code=code, stdout="", stderr="", verbose=curlv.parse(""), events=events, duration=0
     )
@@ -73,7 +74,7 @@ def _lab(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.Complet
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=scenario.ROOT,
+        cwd=ROOT,
         timeout=timeout,
         check=False,
     )

@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
-from lab import cli, glblog
-from lab.events import Timeline
+from lab.apps import cli, logs
+from lab.hosts.glb import logentry as glblog
+from lab.model.events import LogEntry
+from lab.model.hostsettings import LogDecision, LogPolicy
+from lab.protocols import logquery
+from lab.runtime.timeline import Timeline
 
 
 def _entry(status: int = 0, details: str = "client_cert_not_provided", **kw: Any) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def test_entry_has_the_cloud_logging_shape() -> None:
     ],
 )
 def test_filter_terms(expression: str, hit: bool) -> None:
-    assert glblog.matches(_entry(), expression) is hit
+    assert logquery.matches(_entry(), expression) is hit
 
 
 @pytest.mark.parametrize(
@@ -69,18 +73,18 @@ def test_filter_terms(expression: str, hit: bool) -> None:
     ],
 )
 def test_filter_errors_say_what_to_do(expression: str, message: str) -> None:
-    with pytest.raises(glblog.FilterError, match=message.replace("(", r"\(")):
-        glblog.parse_filter(expression)
+    with pytest.raises(logquery.FilterError, match=message.replace("(", r"\(")):
+        logquery.parse_filter(expression)
 
 
 def test_policy_disabled_sampled_and_kept() -> None:
     rng = random.Random(1)
-    assert glblog.LogPolicy(enabled=False).decide(rng) == glblog.LogDecision(
+    assert LogPolicy(enabled=False).decide(rng) == LogDecision(
         False, "logging is disabled on the backend service (logConfig.enable = false)"
     )
-    assert not glblog.LogPolicy(sample_rate=0.0).decide(rng).written
-    assert glblog.LogPolicy(sample_rate=1.0).decide(rng).written
-    kept = sum(glblog.LogPolicy(sample_rate=0.25).decide(rng).written for _ in range(4000))
+    assert not LogPolicy(sample_rate=0.0).decide(rng).written
+    assert LogPolicy(sample_rate=1.0).decide(rng).written
+    kept = sum(LogPolicy(sample_rate=0.25).decide(rng).written for _ in range(4000))
     assert 800 < kept < 1200
 
 
@@ -88,11 +92,13 @@ def test_lab_logs_reads_what_a_run_saved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     timeline = Timeline()
-    timeline.emit("glb-logged", "log", "log entry", written=True, entry=_entry())
-    timeline.emit("glb-logged", "log", "log entry", written=True, entry=_entry(200, "response_sent_by_backend"))
-    timeline.emit("glb", "log", "no log entry", written=False, reason="logging is disabled")
-    monkeypatch.setattr(glblog, "LOG_DIR", tmp_path)
-    glblog.save("demo", timeline.since(0))
+    timeline.emit(LogEntry(host="glb-logged", summary="log entry", written=True, entry=_entry()))
+    timeline.emit(
+        LogEntry(host="glb-logged", summary="log entry", written=True, entry=_entry(200, "response_sent_by_backend"))
+    )
+    timeline.emit(LogEntry(host="glb", summary="no log entry", written=False, reason="logging is disabled"))
+    monkeypatch.setattr(logs, "LOG_DIR", tmp_path)
+    logs.save("demo", timeline.since(0))
     assert cli.main(["logs", "demo", "--filter", 'jsonPayload.statusDetails=~"client_cert"']) == 0
     out = capsys.readouterr().out.splitlines()
     assert "statusDetails=client_cert_not_provided" in out[0]

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import cli, curlv, importer, scaffold, scenario
-from lab.runner import compare
-from lab.scenario import ROOT
+from lab.apps import cli, importer, scaffold
+from lab.model import scenario
+from lab.model.hostsettings import GlbSettings
+from lab.model.outcome import compare
+from lab.paths import ROOT
+from lab.protocols import curlv
 from lab.session import open_lab
 
 DATA = Path(__file__).parent / "data"
@@ -187,8 +190,9 @@ def test_draft_of_the_seed_loads_and_maps_what_it_saw(tmp_path: Path) -> None:
     reset = loaded.host_at("198.0.8.245", 443)
     assert glb is not None
     assert glb.kind == "glb"
-    assert glb.settings["cert"]["names"] == ["mydomain"]
-    assert glb.settings["cert"]["subject"]["businessCategory"] == "Private Organization"
+    assert isinstance(glb.settings, GlbSettings)
+    assert glb.settings.cert.names == ("mydomain",)
+    assert ("businessCategory", "Private Organization") in glb.settings.cert.subject
     assert reset is not None
     assert reset.kind == "reset"
     assert [(s.expect.exit, s.expect.reached) for s in loaded.steps] == [(60, "none"), (35, "none")]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.scenario import ROOT
+from lab.paths import ROOT
 
 pytestmark = pytest.mark.netns
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from lab import mtls
-from lab.pki import Pki
+from lab.hosts.glb import mtls
+from lab.runtime.pki import Pki
 
 
 @pytest.fixture(scope="module")

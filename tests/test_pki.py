@@ -12,9 +12,9 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from lab import pki as pki_module
-from lab import scenario
-from lab.pki import Pki
+from lab.model import scenario
+from lab.runtime import pki as pki_module
+from lab.runtime.pki import Pki
 
 
 @pytest.fixture(scope="module")

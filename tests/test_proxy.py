@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import trio
 
-from lab.events import Event
-from lab.runner import Runner
-from lab.scenario import ROOT
+from lab.model.events import Event
+from lab.paths import ROOT
+from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
 
 pytestmark = pytest.mark.netns
@@ -101,14 +101,14 @@ async def test_connect_line_decides_the_upstream(
         "closed",
     ]
     requested, resolved, opened, hello, closed = proxy[1:]
-    assert requested.data["line"] == f"CONNECT {tunnel} HTTP/1.1"
-    assert requested.data["headers"]["Host"] == tunnel
-    assert resolved.data["upstream"] == reached
-    assert resolved.data["table"] == ("proxy DNS" if tunnel.startswith("mydomain") else "IP literal")
-    assert opened.data["upstream_host"] == reached
-    assert hello.data["sni"] == "mydomain"  # SNI stays the URL's name, whatever the CONNECT line says
-    assert closed.data["received"] > 0
-    assert closed.data["sent"] > 0
+    assert requested.line == f"CONNECT {tunnel} HTTP/1.1"
+    assert requested.headers["Host"] == tunnel
+    assert resolved.upstream == reached
+    assert resolved.table == ("proxy DNS" if tunnel.startswith("mydomain") else "IP literal")
+    assert opened.upstream_host == reached
+    assert hello.sni == "mydomain"  # SNI stays the URL's name, whatever the CONNECT line says
+    assert closed.received > 0
+    assert closed.sent > 0
 
 
 @pytest.mark.parametrize(
@@ -151,8 +151,8 @@ async def test_connect_to_an_unknown_name_gets_502_with_the_reason(lab: LabFacto
     assert result.tunnel == "nosuch.example:443"
     assert result.reached is None
     refused = next(e for e in result.events if e.kind == "tunnel-refused")
-    assert refused.data["status"] == 502
-    assert "no entry for 'nosuch.example'" in refused.data["reason"]
+    assert refused.status == 502
+    assert "no entry for 'nosuch.example'" in refused.reason
 
 
 @pytest.mark.parametrize("how", ["ip", "name"])
@@ -240,17 +240,15 @@ async def test_proxy_authentication_and_absolute_uri_forwarding(lab: LabFactory,
         assert refused.exit_code == 56
         assert "response 407" in (refused.error or "")
         event = next(e for e in refused.events if e.kind == "tunnel-refused")
-        assert event.data["status"] == 407
-        assert why in event.data["reason"]
+        assert event.status == 407
+        assert why in event.reason
     assert (right.exit_code, right.reached) == (0, "old")
-    shown = next(e for e in right.events if e.kind == "tunnel-requested").data["headers"]
+    shown = next(e for e in right.events if e.kind == "tunnel-requested").headers
     assert shown["Proxy-Authorization"] == "Basic alice:***"
     assert "s3cret" not in json.dumps([e.to_json() for e in right.events])
     assert (forwarded.exit_code, forwarded.reached, forwarded.tunnel) == (0, "plain", "plain:80")
     assert "request: GET /x?y=1 HTTP/1.1" in forwarded.stdout
-    assert next(e for e in forwarded.events if e.kind == "tunnel-requested").data["line"] == (
-        "GET http://plain/x?y=1 HTTP/1.1"
-    )
+    assert next(e for e in forwarded.events if e.kind == "tunnel-requested").line == ("GET http://plain/x?y=1 HTTP/1.1")
     assert no_auth_get.stdout.startswith("HTTP/1.1 407")
     assert "Proxy-Authenticate: Basic" in no_auth_get.stdout
 

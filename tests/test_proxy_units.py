@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from lab import scenario
 from lab.errors import ScenarioError
 from lab.hosts.http_proxy import check_auth, shown_headers, split_target
-from lab.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
-from lab.proxyhead import BadRequest, HeadReader, ProxyRequest
+from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.model import scenario
+from lab.model.hostsettings import ProxySettings
+from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 
 SEED = scenario.load("seed")
-TABLE = {"mydomain": "10.1.1.1", "lb": "88.88.88.88", "outside": "8.8.8.8"}
+TABLE = ProxySettings(dns=(("mydomain", "10.1.1.1"), ("lb", "88.88.88.88"), ("outside", "8.8.8.8")))
 
 
 def read(data: bytes, limit: int = 16 * 1024) -> ProxyRequest | BadRequest | None:
@@ -96,7 +97,7 @@ def test_head_arriving_in_pieces_and_an_endless_head() -> None:
 def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: str, upstream: str, source: str) -> None:
     found = resolve(name, port, TABLE, SEED)
     assert (found.address, found.port, found.upstream, found.source) == (address, port, upstream, source)
-    assert name in found.summary
+    assert name in found.event().summary
 
 
 @pytest.mark.parametrize(
@@ -162,7 +163,7 @@ def test_timeline_shows_host_and_proxy_headers_never_the_password() -> None:
         ("[hosts.proxy]\ndns = 5\n", 3, "'dns' must be a table"),
         ('[hosts.proxy]\nauth = { user = "a" }\n', 3, 'auth must be { user = "...", password = "..." }'),
         ('[hosts.socks]\nauth = "a:b"\n', 3, 'auth must be { user = "...", password = "..." }'),
-        ("[hosts.proxy]\ntimeout = -1\n", 3, "timeout must be a positive number of seconds, not -1"),
+        ("[hosts.proxy]\ntimeout = -1\n", 3, "'timeout' must be a positive number of seconds, not -1"),
         ("[hosts.proxy]\nresolver = 1\n", 3, "unknown setting 'resolver' for a http-proxy host"),
         ("[hosts.socks]\ntimeout = 5\n", 3, "unknown setting 'timeout' for a socks5 host"),
     ],

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lab.scenario import ROOT
+from lab.paths import ROOT
 from tests.conftest import LabFactory
 
 pytestmark = pytest.mark.netns
@@ -23,7 +23,7 @@ async def test_public_dns_reaches_the_dead_address(lab: LabFactory) -> None:
     kinds = [(e.host, e.kind) for e in result.events]
     assert ("reset", "accepted") in kinds
     failed = next(e for e in result.events if e.kind == "tls-failed")
-    assert failed.data["sni"] == "mydomain"
+    assert failed.sni == "mydomain"
     assert kinds[-1] == ("reset", "closed")
 
 
@@ -40,7 +40,7 @@ async def test_old_service_echoes_what_it_saw(lab: LabFactory, tls_max: str) -> 
     assert f"tls: TLSv{tls_max}" in result.stdout
     assert "request: GET /x HTTP/2" in result.stdout
     ok = next(e for e in result.events if e.kind == "tls-ok")
-    assert ok.data["alpn"] == "h2"
+    assert ok.alpn == "h2"
 
 
 async def test_http1_path_and_ip_literal_verifies_chain_but_not_name(lab: LabFactory) -> None:
@@ -99,6 +99,6 @@ async def test_keep_alive_and_request_bodies(lab: LabFactory, version: str) -> N
         )
     assert result.exit_code == 0, result.stderr
     requests = [e for e in result.events if e.kind == "request"]
-    assert [e.data["target"] for e in requests] == ["/a", "/b"]
+    assert [e.target for e in requests] == ["/a", "/b"]
     assert len({e.conn for e in requests}) == 1  # one connection, two requests
-    assert all(e.data["method"] == "POST" for e in requests)
+    assert all(e.method == "POST" for e in requests)

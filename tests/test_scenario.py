@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lab import scenario
 from lab.errors import ScenarioError
-from lab.scenario import ROOT
-from lab.tomlines import LineIndex
+from lab.model import scenario
+from lab.model.hostsettings import ProxySettings
+from lab.model.tomlines import LineIndex
+from lab.paths import ROOT
 
 
 def test_seed_topology_is_the_documented_world() -> None:
@@ -25,7 +26,7 @@ def test_seed_topology_is_the_documented_world() -> None:
         "socks": "10.9.9.9:1080",
     }
     assert seed.client.hosts == {"mydomain": "198.0.8.245"}
-    assert seed.hosts["proxy"].settings["dns"]["mydomain"] == "10.1.1.1"
+    assert seed.hosts["proxy"].settings == ProxySettings(dns=(("mydomain", "10.1.1.1"),))
 
 
 @pytest.mark.parametrize("path", scenario.catalog(), ids=lambda p: p.stem)
@@ -40,7 +41,7 @@ def test_scenario_overrides_topology_table_by_table(tmp_path: Path) -> None:
     file = tmp_path / "fix.toml"
     file.write_text('title = "t"\ntopology = "seed"\n[hosts.proxy.dns]\nmydomain = "88.88.88.88"\n')
     loaded = scenario.load(file)
-    assert loaded.hosts["proxy"].settings["dns"] == {"mydomain": "88.88.88.88"}
+    assert loaded.hosts["proxy"].settings == ProxySettings(dns=(("mydomain", "88.88.88.88"),))
     assert loaded.hosts["proxy"].address == "10.9.9.9:3128"  # the rest of the table is kept
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from lab.runner import Runner
+from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
 from tests.test_proxy import CERT, exchange, kinds, nothing_connected, outside_listener, settled
 
@@ -48,10 +48,10 @@ async def test_who_resolves_the_name(
         "client-hello",
         "closed",
     ]
-    assert socks[1].data["address_type"] == address_type
-    assert socks[2].data["table"] == ("proxy DNS" if address_type == "domain" else "IP literal")
-    assert socks[4].data["sni"] == "mydomain"
-    upstream = socks[3].data["upstream_host"]
+    assert socks[1].address_type == address_type
+    assert socks[2].table == ("proxy DNS" if address_type == "domain" else "IP literal")
+    assert socks[4].sni == "mydomain"
+    upstream = socks[3].upstream_host
     # The upstream host sees the proxy as its client, not curl.
     assert next(e for e in result.events if e.host == upstream and e.kind == "accepted").peer.startswith("10.9.9.9:")
 
@@ -63,7 +63,7 @@ async def test_unknown_name_and_the_proxy_keeps_serving(lab: LabFactory) -> None
     assert result.exit_code == 97
     assert "(4)" in (result.error or "")  # host unreachable
     refused = next(e for e in result.events if e.kind == "tunnel-refused")
-    assert "no entry for 'nosuch.example'" in refused.data["reason"]
+    assert "no entry for 'nosuch.example'" in refused.reason
 
 
 @pytest.mark.parametrize("how", ["ipv4", "name"])
@@ -128,7 +128,7 @@ async def test_user_and_password(lab: LabFactory, tmp_path: Path) -> None:
         wrong = await runner.run(["curl", "-sS", "-x", "socks5h://alice:nope@10.9.9.9:1080", "https://mydomain"])
         none = await runner.run(["curl", "-sS", "-x", "socks5h://10.9.9.9:1080", "https://mydomain"])
     assert (right.exit_code, right.reached, right.tunnel) == (0, "old", "mydomain:443")
-    assert next(e for e in right.events if e.kind == "tunnel-requested").data["user"] == "alice"
+    assert next(e for e in right.events if e.kind == "tunnel-requested").user == "alice"
     for refused, why in [(wrong, "wrong user or password"), (none, "needs user/password")]:
         assert refused.exit_code == 97, refused.stderr
         assert refused.reached is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.socks5proto import (
+from lab.protocols.socks5 import (
     HOST_UNREACHABLE,
     SUCCEEDED,
     ConnectRequest,

@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from lab import clienthello, curlv
 from lab.errors import CommandError
-from lab.events import Timeline
-from lab.runner import check_command
+from lab.model.command import split_command
+from lab.model.events import Accepted, Closed
+from lab.protocols import clienthello, curlv
+from lab.runtime.timeline import Timeline
 
 
 def real_client_hello(server_hostname: str | None, alpn: list[str]) -> bytes:
@@ -38,22 +39,45 @@ def test_client_hello_without_sni_for_ip_literals() -> None:
 
 
 @pytest.mark.parametrize(
-    "garbage",
+    ("garbage", "why"),
     [
-        b"",
-        b"GET / HTTP/1.1\r\n\r\n",
-        b"\x16\x03\x01\x00\x05\x02\x00",
-        b"\x16\x03\x01\xff\xff\x01" + b"\xff" * 40,
+        (b"GET / HTTP/1.1\r\n\r\n", "record type 0x47"),
+        (b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", "message type 2 is not ClientHello"),
+        (b"\x16\x03\x01\xff\xff\x01" + b"\xff" * 40, "a TLS record of 65535 bytes"),
+        (b"\x16\x09", "version major 9"),
+        (b"\x16\x03\x01\x00\x06\x01\x00\x00\x02\x03\x03", "malformed ClientHello"),
     ],
 )
-def test_garbage_is_not_a_client_hello(garbage: bytes) -> None:
-    assert clienthello.parse(garbage) is None
+def test_garbage_is_not_a_client_hello(garbage: bytes, why: str) -> None:
+    with pytest.raises(clienthello.NotClientHello, match=why):
+        clienthello.parse(garbage)
 
 
-def test_truncated_client_hello_never_raises() -> None:
-    data = real_client_hello("mydomain", ["h2"])
+@pytest.mark.parametrize(
+    ("sni", "alpn"),
+    [("mydomain", ["h2", "http/1.1"]), (None, ["http/1.1"]), ("x" * 63 + "." + "y" * 63 + ".example", [])],
+)
+def test_every_cut_of_a_real_client_hello_means_need_more_data(sni: str | None, alpn: list[str]) -> None:
+    data = real_client_hello(sni, alpn)
     for cut in range(len(data)):
-        clienthello.parse(data[:cut])  # must not raise
+        assert clienthello.parse(data[:cut]) is None, cut
+    assert clienthello.parse(data) == clienthello.ClientHello(sni=sni, alpn=tuple(alpn))
+
+
+def test_a_client_hello_split_across_tls_records_is_reassembled() -> None:
+    data = real_client_hello("mydomain", ["h2"])
+    body = data[5:]
+    split = data[:3] + len(body[:50]).to_bytes(2, "big") + body[:50] + data[:3] + len(body[50:]).to_bytes(2, "big")
+    assert clienthello.parse(split + body[50:]) == clienthello.ClientHello(sni="mydomain", alpn=("h2",))
+
+
+def test_hello_reader_buffers_byte_by_byte() -> None:
+    data = real_client_hello("mydomain", ["h2"])
+    reader = clienthello.HelloReader()
+    answers = [reader.feed(data[i : i + 1]) for i in range(len(data))]
+    assert answers[:-1] == [None] * (len(data) - 1)
+    assert answers[-1] == clienthello.ClientHello(sni="mydomain", alpn=("h2",))
+    assert reader.done
 
 
 CURL_788 = """\
@@ -102,13 +126,13 @@ def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
     ],
 )
 def test_commands_split_into_environment_and_curl(argv: list[str], env: dict[str, str], args: list[str]) -> None:
-    assert check_command(argv) == (env, args)
+    assert split_command(argv) == (env, args)
 
 
 @pytest.mark.parametrize("argv", [[], ["env"], ["wget", "x"], ["env", "A=1", "sh", "-c", "curl x"]])
 def test_only_curl_runs(argv: list[str]) -> None:
     with pytest.raises(CommandError, match="curl"):
-        check_command(argv)
+        split_command(argv)
 
 
 def test_timeline_from_threads_and_idle_wait() -> None:
@@ -116,10 +140,10 @@ def test_timeline_from_threads_and_idle_wait() -> None:
     seen: list[str] = []
     timeline.subscribe(lambda event: seen.append(event.kind))
     conn = timeline.new_conn()
-    timeline.emit("old", "accepted", conn=conn)
+    timeline.emit(Accepted(host="old", conn=conn))
     assert timeline.open_connections == 1
     assert timeline.wait_idle(0.01) is False
-    closer = threading.Thread(target=timeline.emit, args=("old", "closed"), kwargs={"conn": conn})
+    closer = threading.Thread(target=timeline.emit, args=(Closed(host="old", conn=conn),))
     closer.start()
     assert timeline.wait_idle(5.0) is True
     closer.join()

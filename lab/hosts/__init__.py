@@ -1,22 +1,23 @@
-"""Host kinds: one module each, registered by name.
+"""Host kinds: one module each, registered by name, and :func:`run_world`, which starts them all.
 
 A kind module provides::
 
-    def validate(host: Host, scenario: Scenario) -> None      # raise host.source.error(key, message)
     async def serve(host: Host, world: World, *, task_status) -> None
 
-``validate`` runs when a scenario is loaded (so ``lab check`` catches bad settings with file:line);
-``serve`` listens on the host's real address via :meth:`lab.world.World.serve_tcp`.
+``serve`` listens on the host's real address via :meth:`lab.runtime.world.World.serve_tcp` and reads its
+settings from ``host.settings`` (typed and checked by :mod:`lab.model.hostsettings` when the scenario
+loaded). Modules are imported when a world starts, so loading a scenario never pulls in a TLS stack.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    from ..scenario import Host, Scenario
+import trio
+
+from lab.runtime.world import World
 
 MODULES = {
     "glb": "glb",
@@ -26,20 +27,17 @@ MODULES = {
     "socks5": "socks5",
 }
 
-
-def kind_module(kind: str) -> ModuleType:
-    return importlib.import_module(f"{__name__}.{MODULES[kind]}")
+Serve = Callable[..., Awaitable[Any]]
 
 
-def validate_settings(host: Host, scenario: Scenario) -> None:
-    kind_module(host.kind).validate(host, scenario)
+def serve_function(kind: str) -> Serve:
+    serve: Serve = importlib.import_module(f"{__name__}.{MODULES[kind]}").serve
+    return serve
 
 
-def check_keys(host: Host, allowed: set[str]) -> None:
-    """Reject settings a kind does not know, naming the ones it does."""
-    for key in host.settings:
-        if key not in allowed:
-            expected = ", ".join(sorted(allowed)) or "none"
-            raise host.source.error(
-                (key,), f"unknown setting '{key}' for a {host.kind} host (expected one of: {expected})"
-            )
+async def run_world(world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Start every host and report ready once all of them are listening."""
+    async with trio.open_nursery() as nursery:
+        for host in world.scenario.hosts.values():
+            await nursery.start(serve_function(host.kind), host, world)
+        task_status.started()

@@ -12,28 +12,18 @@ import ssl
 
 import trio
 
-from ..httpserve import PeerProtocolError, Request, Response, serve_http
-from ..pki import host_cert_spec
-from ..scenario import Host, Scenario
-from ..world import Connection, World
-from . import check_keys
+from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
+from lab.model.hostsettings import BackendSettings
+from lab.model.scenario import Host
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http
+from lab.runtime.world import Connection, World
 
 
-def validate(host: Host, scenario: Scenario) -> None:
-    check_keys(host, {"tls", "cert", "label", "status"})
-    if not isinstance(host.settings.get("tls", True), bool):
-        raise host.source.error(("tls",), "'tls' must be true or false")
-    status = host.settings.get("status", 200)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        raise host.source.error(("status",), f"'status' must be an HTTP status code, not {status!r}")
-    host_cert_spec(host)
-
-
-def describe(host: Host, conn: Connection, request: Request) -> Response:
+def describe(host: Host, settings: BackendSettings, conn: Connection, request: Request) -> Response:
     """The echo every lab backend sends: header ``served-by`` plus a readable body."""
     lines = [
         f"served-by: {host.name}",
-        f"label: {host.settings.get('label', host.name)}",
+        f"label: {settings.label}",
         f"address: {host.address}",
         f"sni: {conn.notes.get('sni') or 'none'}",
         f"tls: {conn.notes.get('tls_version') or 'none'}",
@@ -43,7 +33,7 @@ def describe(host: Host, conn: Connection, request: Request) -> Response:
         *(f"{k}: {v}" for k, v in request.headers if k.startswith("x-client-cert") or k == "x-lab-via"),
     ]
     return Response(
-        status=int(host.settings.get("status", 200)),
+        status=settings.status,
         headers=[("served-by", host.name), ("content-type", "text/plain")],
         body=("\n".join(lines) + "\n").encode(),
     )
@@ -63,8 +53,10 @@ def tls_context(host: Host, world: World, sni_seen: dict[int, str]) -> ssl.SSLCo
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    settings = host.settings
+    assert isinstance(settings, BackendSettings)
     sni_seen: dict[int, str] = {}
-    context = tls_context(host, world, sni_seen) if host.settings.get("tls", True) else None
+    context = tls_context(host, world, sni_seen) if settings.tls else None
 
     async def handle(conn: Connection) -> None:
         stream: trio.abc.Stream = conn.stream
@@ -75,45 +67,40 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 await tls.do_handshake()
             except trio.BrokenResourceError as exc:
                 reason = str(exc.__cause__ or exc)
-                conn.emit("tls-failed", f"handshake failed: {reason}", reason=reason, alert=None)
+                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason))
                 return
             obj = tls._ssl_object
             conn.notes["sni"] = sni_seen.pop(id(obj), "")
             conn.notes["tls_version"] = tls.version()
             alpn = tls.selected_alpn_protocol()
             conn.emit(
-                "tls-ok",
-                f"{tls.version()} handshake ok, SNI {conn.notes['sni'] or 'none'}, ALPN {alpn or 'none'}",
-                sni=conn.notes["sni"],
-                version=tls.version(),
-                alpn=alpn,
-                cipher=tls.cipher()[0],
+                TlsOk(
+                    summary=f"{tls.version()} handshake ok, SNI {conn.notes['sni'] or 'none'}, ALPN {alpn or 'none'}",
+                    sni=conn.notes["sni"] or None,
+                    version=tls.version() or "",
+                    alpn=alpn,
+                    cipher=(tls.cipher() or ("",))[0],
+                )
             )
             stream = tls
 
         async def respond(request: Request) -> Response:
-            conn.emit(
-                "request",
-                request.line + f" (authority {request.authority or 'none'})",
-                method=request.method,
-                target=request.target,
-                authority=request.authority,
-                http_version=request.http_version,
-            )
-            response = describe(host, conn, request)
+            conn.emit(request.event())
+            response = describe(host, settings, conn, request)
             via = request.header("x-lab-via")  # set by a load balancer that forwarded this request
             conn.emit(
-                "response",
-                f"{response.status}, served-by {host.name}" + (f" (behind {via})" if via else ""),
-                status=response.status,
-                served_by=host.name,
-                **({"via": via} if via else {}),
+                ResponseSent(
+                    summary=f"{response.status}, served-by {host.name}" + (f" (behind {via})" if via else ""),
+                    status=response.status,
+                    served_by=host.name,
+                    via=via,
+                )
             )
             return response
 
         try:
             await serve_http(stream, alpn, respond)
         except PeerProtocolError as exc:
-            conn.emit("error", str(exc))
+            conn.emit(PeerError(summary=str(exc)))
 
     await world.serve_tcp(host, handle, task_status=task_status)

@@ -33,22 +33,13 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ..proxydns import ProxyRefusal, resolve, validate_auth, validate_table
-from ..proxyhead import BadRequest, HeadReader, ProxyRequest
-from ..scenario import Host, Scenario
-from ..world import Connection, World, relay, report_client_hello
-from . import check_keys
-
-DEFAULT_TIMEOUT = 30  # seconds an idle tunnel stays open (proxy.py's own default is 10)
-
-
-def validate(host: Host, scenario: Scenario) -> None:
-    check_keys(host, {"dns", "auth", "timeout"})
-    validate_table(host)
-    validate_auth(host)
-    timeout = host.settings.get("timeout", DEFAULT_TIMEOUT)
-    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
-        raise host.source.error(("timeout",), f"timeout must be a positive number of seconds, not {timeout!r}")
+from lab.hosts.proxydns import ProxyRefusal, resolve
+from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused, TunnelRequested
+from lab.model.hostsettings import ProxySettings
+from lab.model.scenario import Host, format_address
+from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
+from lab.runtime.relay import relay, watch_client_hello
+from lab.runtime.world import Connection, World
 
 
 def split_target(request: ProxyRequest) -> tuple[str, int]:
@@ -100,11 +91,11 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
     from proxy.http.exception import HttpRequestRejected
     from proxy.http.proxy import HttpProxyBasePlugin
 
-    table = validate_table(host)
-    expected_auth = validate_auth(host)
+    assert isinstance(host.settings, ProxySettings)
+    settings: ProxySettings = host.settings
 
     def refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
-        conn.emit("tunnel-refused", f"{status} {reason}: {why}", status=status, reason=why)
+        conn.emit(TunnelRefused(summary=f"{status} {reason}: {why}", status=status, reason=why))
         headers = {b"Proxy-Authenticate": b'Basic realm="lab proxy"'} if status == 407 else None
         raise HttpRequestRejected(status, reason.encode(), headers=headers, body=f"{why}\n".encode())
 
@@ -120,30 +111,33 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             asked: ProxyRequest = conn.notes["proxy_request"]
             name, port = split_target(asked)
             self.upstream_target = (name.lower(), port)
-            target = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+            target = format_address(name, port)
             headers = shown_headers(asked)
             listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
             conn.emit(
-                "tunnel-requested",
-                f"{asked.line} ({listed})",
-                method=asked.method,
-                target=asked.target if asked.method == "CONNECT" else target,
-                line=asked.line,
-                headers=headers,
+                TunnelRequested(
+                    summary=f"{asked.line} ({listed})",
+                    method=asked.method,
+                    target=asked.target if asked.method == "CONNECT" else target,
+                    line=asked.line,
+                    headers=headers,
+                )
             )
-            denied = check_auth(expected_auth, asked.header("Proxy-Authorization"))
+            denied = check_auth(settings.auth, asked.header("Proxy-Authorization"))
             if denied:
                 refuse(conn, 407, "Proxy Authentication Required", denied)
             try:
-                found = resolve(name, port, table, world.scenario)
+                found = resolve(name, port, settings, world.scenario)
             except ProxyRefusal as exc:
                 refuse(conn, exc.status, exc.reason, str(exc))
-            conn.emit("resolved", found.summary, **found.event_data())
+            conn.emit(found.event())
+            upstream = format_address(found.address, found.port)
             conn.emit(
-                "tunnel-opened",
-                f"connecting to {found.address}:{found.port} ({found.upstream})",
-                upstream=f"{found.address}:{found.port}",
-                upstream_host=found.upstream,
+                TunnelOpened(
+                    summary=f"connecting to {upstream} ({found.upstream})",
+                    upstream=upstream,
+                    upstream_host=found.upstream,
+                )
             )
             request.host = found.address.encode()
             request.port = found.port
@@ -167,17 +161,17 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             line = f"{method} http://{name}:{port}{bytes(request.path or b'/').decode('latin-1')}"
             if (name.lower(), port) == self.upstream_target:
                 if conn is not None:
-                    conn.emit("request", f"{line} (kept-alive connection, same upstream)", line=line)
+                    conn.emit(RequestReceived(summary=f"{line} (kept-alive connection, same upstream)", line=line))
                 return request
             if conn is not None:
                 first_name, first_port = self.upstream_target or ("?", 0)
                 why = f"this connection already forwards to {first_name}:{first_port}"
                 conn.emit(
-                    "tunnel-refused",
-                    f"{line}: {why}; closing it without an answer, so the client reconnects",
-                    status=None,
-                    reason=why,
-                    line=line,
+                    TunnelRefused(
+                        summary=f"{line}: {why}; closing it without an answer, so the client reconnects",
+                        reason=why,
+                        line=line,
+                    )
                 )
             raise HttpRequestRejected()  # no status: close without a response
 
@@ -191,7 +185,8 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     """proxy.py's settings. Runs in a worker thread: proxy.py's set-up must not touch trio's main thread."""
     from proxy.common.flag import FlagParser
 
-    timeout = int(host.settings.get("timeout", DEFAULT_TIMEOUT))
+    assert isinstance(host.settings, ProxySettings)
+    timeout = host.settings.timeout
     # proxy.py calls logging.basicConfig: it would add a handler to the root logger and set its level for
     # the whole lab process. Undo that, and quieten only proxy.py's own loggers (it logs every refusal as
     # a warning; the timeline already says it, once).
@@ -217,13 +212,17 @@ async def read_head(conn: Connection) -> ProxyRequest | None:
         chunk = await conn.stream.receive_some(65536)
         if not chunk:
             if reader.received:
-                conn.emit("error", f"client closed after {reader.received} bytes of an unfinished request head")
+                conn.emit(
+                    PeerError(summary=f"client closed after {reader.received} bytes of an unfinished request head")
+                )
             conn.notes["close_reason"] = "the client closed before sending a whole request"
             return None
         verdict = reader.receive_data(bytes(chunk))
         if isinstance(verdict, BadRequest):
             conn.emit(
-                "error", f"not a proxy request: {verdict.reason} (answered {verdict.status})", status=verdict.status
+                PeerError(
+                    summary=f"not a proxy request: {verdict.reason} (answered {verdict.status})", status=verdict.status
+                )
             )
             await conn.stream.send_all(verdict.response())
             return None
@@ -253,7 +252,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 _, thread = start_threaded_work(flags, theirs, key)
                 await inner.send_all(request.data)
 
-                await relay(conn.stream, inner, on_first_from_a=report_client_hello(conn))
+                await relay(conn.stream, inner, watch_a=watch_client_hello(conn))
             finally:
                 connections.pop(key, None)
                 await inner.aclose()  # proxy.py's worker sees EOF and its thread ends

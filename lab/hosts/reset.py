@@ -11,38 +11,36 @@ import struct
 
 import trio
 
-from .. import clienthello
-from ..scenario import Host, Scenario
-from ..world import Connection, World
-from . import check_keys
-
-MODES = ("fin", "rst", "silent")
-
-
-def validate(host: Host, scenario: Scenario) -> None:
-    check_keys(host, {"mode"})
-    mode = host.settings.get("mode", "fin")
-    if mode not in MODES:
-        raise host.source.error(("mode",), f"unknown reset mode {mode!r} (expected one of: {', '.join(MODES)})")
+from lab.model.events import PeerError, TlsFailed
+from lab.model.hostsettings import ResetSettings
+from lab.model.scenario import Host
+from lab.protocols import clienthello
+from lab.runtime.world import Connection, World
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    mode = host.settings.get("mode", "fin")
+    assert isinstance(host.settings, ResetSettings)
+    mode = host.settings.mode
 
     async def handle(conn: Connection) -> None:
-        data = await conn.stream.receive_some(65536)
-        hello = clienthello.parse(bytes(data))
-        if hello:
+        reader = clienthello.HelloReader()
+        found: clienthello.ClientHello | clienthello.NotClientHello | None = None
+        while found is None and (data := await conn.stream.receive_some(65536)):
+            found = reader.feed(bytes(data))
+        if isinstance(found, clienthello.ClientHello):
             conn.emit(
-                "tls-failed",
-                f"read a ClientHello (SNI {hello.sni or 'none'}); answering with {mode}",
-                sni=hello.sni,
-                alpn=list(hello.alpn),
-                reason=f"reset host ({mode})",
-                alert=None,
+                TlsFailed(
+                    summary=f"read a ClientHello (SNI {found.sni or 'none'}); answering with {mode}",
+                    sni=found.sni,
+                    alpn=found.alpn,
+                    reason=f"reset host ({mode})",
+                )
             )
-        elif data:
-            conn.emit("error", f"read {len(data)} bytes that are not a ClientHello; answering with {mode}")
+        elif reader.buffer:
+            why = found if found is not None else "the client stopped sending before a whole ClientHello"
+            conn.emit(
+                PeerError(summary=f"read {len(reader.buffer)} bytes, not a ClientHello ({why}); answering with {mode}")
+            )
         if mode == "silent":
             while await conn.stream.receive_some(65536):
                 pass

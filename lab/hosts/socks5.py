@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import trio
 
-from ..proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve, validate_auth, validate_table
-from ..scenario import Host, Scenario
-from ..socks5proto import (
+from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.model.events import PeerError, TunnelOpened, TunnelRefused, TunnelRequested
+from lab.model.hostsettings import ProxySettings
+from lab.model.scenario import Host, format_address
+from lab.protocols.socks5 import (
     CONNECTION_REFUSED,
     GENERAL_FAILURE,
     HOST_UNREACHABLE,
@@ -22,8 +24,8 @@ from ..socks5proto import (
     Socks5Error,
     Socks5Server,
 )
-from ..world import Connection, NotInLab, World, relay, report_client_hello
-from . import check_keys
+from lab.runtime.relay import relay, watch_client_hello
+from lab.runtime.world import Connection, NotInLab, World
 
 # RFC 1928 reply codes for each refusal; curl shows the number: "Can't complete SOCKS5 connection to x. (4)"
 _REPLY_FOR: dict[type[ProxyRefusal], int] = {
@@ -38,12 +40,6 @@ _WHO_RESOLVED = {
 }
 
 
-def validate(host: Host, scenario: Scenario) -> None:
-    check_keys(host, {"dns", "auth"})
-    validate_table(host)
-    validate_auth(host)
-
-
 async def _negotiate(conn: Connection, proto: Socks5Server) -> ConnectRequest | None:
     """Greeting, optional user/password, request; ``None`` (after one event) if the client fails any."""
     while True:
@@ -54,55 +50,58 @@ async def _negotiate(conn: Connection, proto: Socks5Server) -> ConnectRequest | 
         try:
             out, request = proto.receive_data(bytes(data))
         except Socks5Error as exc:
-            conn.emit("error", f"not a SOCKS5 request: {exc}")
+            conn.emit(PeerError(summary=f"not a SOCKS5 request: {exc}"))
             return None
         if out:
             await conn.stream.send_all(out)
         if request is not None:
             return request
         if proto.closed:
-            conn.emit("tunnel-refused", f"SOCKS5 refused: {proto.refusal}", status=None, reason=proto.refusal)
+            conn.emit(TunnelRefused(summary=f"SOCKS5 refused: {proto.refusal}", reason=proto.refusal or ""))
             return None
 
 
 async def _refuse(conn: Connection, proto: Socks5Server, code: int, why: str) -> None:
-    conn.emit("tunnel-refused", f"SOCKS5 reply {code}: {why}", status=code, reason=why)
+    conn.emit(TunnelRefused(summary=f"SOCKS5 reply {code}: {why}", status=code, reason=why))
     await conn.stream.send_all(proto.reply(code))
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    table = validate_table(host)
-    credentials = validate_auth(host)
+    settings = host.settings
+    assert isinstance(settings, ProxySettings)
 
     async def handle(conn: Connection) -> None:
-        proto = Socks5Server(credentials)
+        proto = Socks5Server(settings.auth)
         request = await _negotiate(conn, proto)
         if request is None:
             return
         conn.emit(
-            "tunnel-requested",
-            f"SOCKS5 CONNECT {request.target} - {_WHO_RESOLVED[request.address_type]}",
-            method="SOCKS5 CONNECT",
-            target=request.target,
-            address_type=request.address_type,
-            user=proto.user,
+            TunnelRequested(
+                summary=f"SOCKS5 CONNECT {request.target} - {_WHO_RESOLVED[request.address_type]}",
+                method="SOCKS5 CONNECT",
+                target=request.target,
+                address_type=request.address_type,
+                user=proto.user,
+            )
         )
         try:
-            found = resolve(request.host, request.port, table, world.scenario)
+            found = resolve(request.host, request.port, settings, world.scenario)
         except ProxyRefusal as exc:
             await _refuse(conn, proto, _REPLY_FOR.get(type(exc), GENERAL_FAILURE), str(exc))
             return
-        conn.emit("resolved", found.summary, **found.event_data())
+        conn.emit(found.event())
         try:
             upstream = await world.connect_upstream(found.address, found.port, local_ip=host.ip)
         except (NotInLab, OSError) as exc:
             await _refuse(conn, proto, CONNECTION_REFUSED, f"cannot connect to {found.address}:{found.port}: {exc}")
             return
+        upstream_address = format_address(found.address, found.port)
         conn.emit(
-            "tunnel-opened",
-            f"connected to {found.address}:{found.port} ({found.upstream})",
-            upstream=f"{found.address}:{found.port}",
-            upstream_host=found.upstream,
+            TunnelOpened(
+                summary=f"connected to {upstream_address} ({found.upstream})",
+                upstream=upstream_address,
+                upstream_host=found.upstream,
+            )
         )
         async with upstream:
             await conn.stream.send_all(proto.reply(SUCCEEDED))
@@ -110,6 +109,6 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             if early:
                 await upstream.send_all(early)
 
-            await relay(conn.stream, upstream, on_first_from_a=report_client_hello(conn, early))
+            await relay(conn.stream, upstream, watch_a=watch_client_hello(conn, early))
 
     await world.serve_tcp(host, handle, task_status=task_status)

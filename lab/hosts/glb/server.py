@@ -30,108 +30,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
 
-from .. import glblog, mtls
-from ..httpserve import PeerProtocolError, Request, Response, serve_http
-from ..pki import Pki, host_cert_spec
-from ..scenario import Host, Scenario
-from ..tlsbio import OpenSSLStream, TLSHandshakeFailed
-from ..world import Connection, World
-from . import check_keys
+from lab.hosts.glb import logentry as glblog
+from lab.hosts.glb import mtls
+from lab.model.events import Forwarded, LogEntry, PeerError, ResponseSent, TlsFailed, TlsOk
+from lab.model.hostsettings import BackendSettings, GlbSettings
+from lab.model.scenario import Host
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http
+from lab.runtime.pki import Pki
+from lab.runtime.tlsbio import OpenSSLStream, TLSHandshakeFailed
+from lab.runtime.world import Connection, World
 
-ANCHORS = ("client-ca", "rogue-ca", "lab-root-ca")
-CLIENT_CERTS = ("client", "rogue-client", "expired-client", "noeku-client")
 VERSIONS = {"1.2": SSL.TLS1_2_VERSION, "1.3": SSL.TLS1_3_VERSION}
-STYLES = ("alert", "silent", "reset")
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    host: str
-    path: str
-    backend: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    mode: mtls.Mode | None  # None: no mTLS policy at all
-    anchors: tuple[str, ...]
-    allowlist: tuple[str, ...]
-    tls_min: str
-    tls_max: str
-    failure_style: str
-    log: glblog.LogPolicy
-    routes: tuple[Route, ...]
-    custom_headers: dict[str, str]
-
-
-def settings(host: Host, scenario: Scenario) -> Settings:
-    """Read and check the ``glb`` table (file:line errors through ``host.source``)."""
-    check_keys(host, {"cert", "mtls", "tls", "failure_style", "logging", "url_map", "custom_headers"})
-    host_cert_spec(host)
-    err = host.source.error
-    raw_mtls: Any = host.settings.get("mtls", {})
-    if not isinstance(raw_mtls, dict):
-        raise err(("mtls",), 'mtls must be a table like { mode = "REJECT_INVALID" }')
-    for key in raw_mtls:
-        if key not in ("mode", "trust_anchors", "allowlist"):
-            raise err(("mtls", key), f"unknown mtls key '{key}' (expected one of: mode, trust_anchors, allowlist)")
-    mode = raw_mtls.get("mode", "REJECT_INVALID")
-    if mode not in (*mtls.MODES, "none"):
-        raise err(("mtls", "mode"), f"unknown mtls mode {mode!r} (expected one of: {', '.join(mtls.MODES)}, none)")
-    anchors = raw_mtls.get("trust_anchors", ["client-ca"])
-    if not isinstance(anchors, list) or any(a not in ANCHORS for a in anchors):
-        raise err(("mtls", "trust_anchors"), f"trust_anchors must list CAs among: {', '.join(ANCHORS)}")
-    allowlist = raw_mtls.get("allowlist", [])
-    if not isinstance(allowlist, list) or any(a not in CLIENT_CERTS for a in allowlist):
-        raise err(
-            ("mtls", "allowlist"), f"allowlist must list lab client certificates among: {', '.join(CLIENT_CERTS)}"
-        )
-    raw_tls: Any = host.settings.get("tls", {})
-    if not isinstance(raw_tls, dict) or any(k not in ("min", "max") for k in raw_tls):
-        raise err(("tls",), 'tls must be a table like { min = "1.2", max = "1.3" }')
-    tls_min, tls_max = str(raw_tls.get("min", "1.2")), str(raw_tls.get("max", "1.3"))
-    for key, value in (("min", tls_min), ("max", tls_max)):
-        if value not in VERSIONS:
-            raise err(("tls", key), f"TLS version {value!r} is not one of: 1.2, 1.3")
-    style = host.settings.get("failure_style", "alert")
-    if style not in STYLES:
-        raise err(("failure_style",), f"unknown failure_style {style!r} (expected one of: {', '.join(STYLES)})")
-    raw_log: Any = host.settings.get("logging", {})
-    if not isinstance(raw_log, dict) or any(k not in ("enabled", "sample_rate") for k in raw_log):
-        raise err(("logging",), "logging must be a table like { enabled = true, sample_rate = 1.0 }")
-    rate = raw_log.get("sample_rate", 1.0)
-    if not isinstance(rate, int | float) or not 0 <= rate <= 1:
-        raise err(("logging", "sample_rate"), f"sample_rate must be between 0.0 and 1.0, not {rate!r}")
-    routes = []
-    for i, raw in enumerate(host.settings.get("url_map", [])):
-        if not isinstance(raw, dict) or "backend" not in raw:
-            raise err(("url_map", i), 'a url_map entry needs a backend: { path = "/api/*", backend = "api" }')
-        backend = scenario.hosts.get(raw["backend"])
-        if backend is None or backend.kind != "backend":
-            known = ", ".join(h.name for h in scenario.hosts.values() if h.kind == "backend")
-            raise err(("url_map", i), f"unknown backend {raw['backend']!r} (backend hosts here: {known or 'none'})")
-        routes.append(Route(host=str(raw.get("host", "*")), path=str(raw.get("path", "*")), backend=raw["backend"]))
-    headers = host.settings.get("custom_headers", {})
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise err(
-            ("custom_headers",),
-            'custom_headers must be a table like { "X-Client-Cert-Present" = "{client_cert_present}" }',
-        )
-    return Settings(
-        mode=None if mode == "none" else mode,
-        anchors=tuple(anchors),
-        allowlist=tuple(allowlist),
-        tls_min=tls_min,
-        tls_max=tls_max,
-        failure_style=style,
-        log=glblog.LogPolicy(enabled=bool(raw_log.get("enabled", True)), sample_rate=float(rate)),
-        routes=tuple(routes),
-        custom_headers=dict(headers),
-    )
-
-
-def validate(host: Host, scenario: Scenario) -> None:
-    settings(host, scenario)
 
 
 @dataclass(slots=True)
@@ -142,7 +51,7 @@ class _HandshakeNotes:
     leaf: x509.Certificate | None = None  # OpenSSL drops the peer certificate when verification fails
 
 
-def trust_config(pki: Pki, config: Settings) -> mtls.TrustConfig:
+def trust_config(pki: Pki, config: GlbSettings) -> mtls.TrustConfig:
     anchors = {"client-ca": pki.client_ca, "rogue-ca": pki.rogue_ca, "lab-root-ca": pki.root}
     certs = {
         "client": pki.client,
@@ -156,7 +65,7 @@ def trust_config(pki: Pki, config: Settings) -> mtls.TrustConfig:
     )
 
 
-def tls_context(host: Host, world: World, config: Settings, trust: mtls.TrustConfig) -> SSL.Context:
+def tls_context(host: Host, world: World, config: GlbSettings, trust: mtls.TrustConfig) -> SSL.Context:
     pair = world.pki.server(host)
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     context.set_min_proto_version(VERSIONS[config.tls_min])
@@ -215,7 +124,8 @@ def _cert_summary(chain: list[x509.Certificate], verdict: mtls.Verdict | None) -
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    config = settings(host, world.scenario)
+    config = host.settings
+    assert isinstance(config, GlbSettings)
     trust = trust_config(world.pki, config)
     context = tls_context(host, world, config, trust)
     rng = random.Random(0)
@@ -237,9 +147,11 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         decision = config.log.decide(rng)
         status = f"status {record['httpRequest']['status']} {record['jsonPayload']['statusDetails']}"
         if decision.written:
-            conn.emit("log", f"log entry: {status}", written=True, entry=record)
+            conn.emit(LogEntry(summary=f"log entry: {status}", written=True, entry=record))
         else:
-            conn.emit("log", f"no log entry ({status}): {decision.reason}", written=False, reason=decision.reason)
+            conn.emit(
+                LogEntry(summary=f"no log entry ({status}): {decision.reason}", written=False, reason=decision.reason)
+            )
 
     async def handle(conn: Connection) -> None:
         started = time.monotonic()
@@ -255,15 +167,16 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         verdict = judge(chain) if config.mode is not None else None
         conn.notes.update(sni=tls.sni or "", tls_version=tls.version, client_cert=_cn(chain[0] if chain else None))
         conn.emit(
-            "tls-ok",
-            f"{tls.version} handshake ok, SNI {tls.sni or 'none'}, ALPN {tls.alpn or 'none'}, "
-            f"client cert: {_cert_summary(chain, verdict)}",
-            sni=tls.sni,
-            version=tls.version,
-            alpn=tls.alpn,
-            cipher=tls.cipher,
-            client_cert=_cn(chain[0]) if chain else None,
-            verdict=verdict.error if verdict else None,
+            TlsOk(
+                summary=f"{tls.version} handshake ok, SNI {tls.sni or 'none'}, ALPN {tls.alpn or 'none'}, "
+                f"client cert: {_cert_summary(chain, verdict)}",
+                sni=tls.sni,
+                version=tls.version,
+                alpn=tls.alpn,
+                cipher=tls.cipher,
+                client_cert=_cn(chain[0]) if chain else None,
+                verdict=verdict.error if verdict else None,
+            )
         )
 
         async def respond(request: Request) -> Response:
@@ -272,7 +185,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         try:
             await serve_http(tls, tls.alpn, respond)
         except PeerProtocolError as exc:
-            conn.emit("error", str(exc))
+            conn.emit(PeerError(summary=str(exc)))
             with trio.move_on_after(1):
                 await tls.aclose()  # close_notify: the client learns the load balancer hung up on purpose
 
@@ -301,14 +214,16 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             else "closed"
         )
         conn.emit(
-            "tls-failed",
-            f"handshake failed: {verdict.detail if verdict and verdict.status_details else exc.reason}; {sent}",
-            reason=exc.reason,
-            alert=alert if config.failure_style == "alert" else None,
-            version=version,
-            status_details=status_details,
-            client_cert=_cn(chain[0]) if chain else None,
-            sni=tls.sni,
+            TlsFailed(
+                summary=f"handshake failed: {verdict.detail if verdict and verdict.status_details else exc.reason}; "
+                f"{sent}",
+                reason=exc.reason,
+                alert=alert if config.failure_style == "alert" else None,
+                version=version,
+                status_details=status_details,
+                client_cert=_cn(chain[0]) if chain else None,
+                sni=tls.sni,
+            )
         )
         log(  # every closed connection is logged, garbage included: one event, one entry
             conn,
@@ -341,16 +256,9 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
     async def _respond(
         conn: Connection, request: Request, tls: OpenSSLStream, verdict: mtls.Verdict | None, started: float
     ) -> Response:
-        conn.emit(
-            "request",
-            f"{request.line} (authority {request.authority or 'none'})",
-            method=request.method,
-            target=request.target,
-            authority=request.authority,
-            http_version=request.http_version,
-        )
+        conn.emit(request.event())
         variables = verdict.variables if verdict else {}
-        extra = [(name.lower(), mtls.render_header(value, variables)) for name, value in config.custom_headers.items()]
+        extra = [(name.lower(), mtls.render_header(value, variables)) for name, value in config.custom_headers]
         route = next(
             (
                 r
@@ -365,11 +273,11 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         else:
             response = _own_answer(conn, request, verdict, extra)
             status_details = "response_sent_by_backend"
+        served_by = dict(response.headers).get("served-by", host.name)
         conn.emit(
-            "response",
-            f"{response.status}, served-by {dict(response.headers).get('served-by', host.name)}",
-            status=response.status,
-            served_by=dict(response.headers).get("served-by", host.name),
+            ResponseSent(
+                summary=f"{response.status}, served-by {served_by}", status=response.status, served_by=served_by
+            )
         )
         log(
             conn,
@@ -415,12 +323,14 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
 
     async def _forward(conn: Connection, request: Request, backend: Host, extra: list[tuple[str, str]]) -> Response:
         conn.emit(
-            "forwarded",
-            f"URL map: {request.authority}{request.target} -> backend {backend.name} ({backend.address})",
-            backend=backend.name,
+            Forwarded(
+                summary=f"URL map: {request.authority}{request.target} -> backend {backend.name} ({backend.address})",
+                backend=backend.name,
+            )
         )
         upstream: trio.abc.Stream = await world.connect_upstream(backend.ip, backend.port)
-        if backend.settings.get("tls", True):
+        assert isinstance(backend.settings, BackendSettings)
+        if backend.settings.tls:
             client_ctx = ssl.create_default_context()
             client_ctx.check_hostname = False
             client_ctx.verify_mode = ssl.CERT_NONE  # the load balancer's hop to its own backend

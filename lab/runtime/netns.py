@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import NamespaceUnavailable
-from .scenario import Scenario
+from lab.errors import NamespaceUnavailable
+from lab.model.scenario import Scenario
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000

@@ -10,13 +10,15 @@ from pathlib import Path
 import trio
 from rich.console import Console
 
-from . import glblog
-from .events import Event, Timeline
-from .narrate import event_line, render
-from .runner import compare
-from .scenario import ROOT, Scenario
-from .session import cancel_on_terminate, open_lab
-from .verdict import explain_result
+from lab.apps import logs
+from lab.explain.narrate import event_line, render
+from lab.explain.verdict import explain_result
+from lab.model.events import Event
+from lab.model.outcome import compare
+from lab.model.scenario import Scenario
+from lab.paths import ROOT
+from lab.runtime.timeline import Timeline
+from lab.session import cancel_on_terminate, open_lab
 
 
 def _console() -> Console:
@@ -25,8 +27,8 @@ def _console() -> Console:
 
 
 async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None) -> int:
-    from . import report as reports
-    from .workshop import Quiz
+    from lab.apps.workshop import Quiz
+    from lab.explain import report as reports
 
     failures = 0
     console = _console()
@@ -75,7 +77,7 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
                                 console.print(asker.grade(guess, result), style="bold magenta", markup=False)
                             sys.stdout.flush()
                     if any(h.kind == "glb" for h in scenario.hosts.values()):  # for `lab logs NAME`
-                        glblog.save(scenario.name, runner.world.timeline.since(0))
+                        logs.save(scenario.name, runner.world.timeline.since(0))
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
@@ -135,7 +137,7 @@ async def shell(scenario: Scenario) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                from .workshop import RCFILE, serve_explanations
+                from lab.apps.workshop import RCFILE, serve_explanations
 
                 port = await nursery.start(serve_explanations, scenario, timeline, _console())
                 rcfile = Path(runner.home) / ".lab-bashrc"  # the curl function that asks the lab to explain

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
 
-from .scenario import Host, Scenario
+from lab.model.events import Resolved
+from lab.model.hostsettings import ProxySettings
+from lab.model.scenario import Scenario, format_address
 
 
 class ProxyRefusal(Exception):
@@ -45,55 +46,29 @@ class Resolution:
     source: str  # "proxy DNS" or "IP literal"
     upstream: str  # the lab host's name
 
-    def event_data(self) -> dict[str, str]:
-        """The ``resolved`` event's fields, the same for every proxy kind."""
-        return {"name": self.name, "address": self.address, "table": self.source, "upstream": self.upstream}
-
-    @property
-    def summary(self) -> str:
+    def event(self) -> Resolved:
+        """The ``resolved`` event, the same for every proxy kind."""
         if self.source == "IP literal":
-            return f"{self.name} is an IP literal: no lookup, connect to {self.upstream}"
-        return f"{self.name} -> {self.address} (from the proxy's own DNS table) = {self.upstream}"
+            summary = f"{self.name} is an IP literal: no lookup, connect to {self.upstream}"
+        else:
+            summary = f"{self.name} -> {self.address} (from the proxy's own DNS table) = {self.upstream}"
+        return Resolved(
+            summary=summary, name=self.name, address=self.address, table=self.source, upstream=self.upstream
+        )
 
 
-def validate_table(host: Host, key: str = "dns") -> dict[str, str]:
-    """Check a proxy's ``dns`` table with file:line errors."""
-    table: Any = host.settings.get(key, {})
-    if not isinstance(table, dict):
-        raise host.source.error((key,), f"'{key}' must be a table of name = \"address\"")
-    for name, address in table.items():
-        try:
-            ipaddress.ip_address(address)
-        except (ValueError, TypeError):
-            raise host.source.error((key, name), f"'{name}' must map to an IP address, not {address!r}") from None
-    return dict(table)
-
-
-def validate_auth(host: Host) -> tuple[str, str] | None:
-    """A proxy's optional ``auth = { user = "...", password = "..." }`` setting, as (user, password)."""
-    auth = host.settings.get("auth")
-    if auth is None:
-        return None
-    if not (
-        isinstance(auth, dict) and set(auth) == {"user", "password"} and all(isinstance(v, str) for v in auth.values())
-    ):
-        raise host.source.error(("auth",), f'auth must be {{ user = "...", password = "..." }}, not {auth!r}')
-    return auth["user"], auth["password"]
-
-
-def resolve(name: str, port: int, table: dict[str, str], scenario: Scenario) -> Resolution:
+def resolve(name: str, port: int, settings: ProxySettings, scenario: Scenario) -> Resolution:
     """Where the proxy connects for ``name:port``; raises a :class:`ProxyRefusal` subclass when it won't."""
-    requested = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+    requested = format_address(name.strip("[]"), port)
     bare = name.strip("[]")
     try:
-        ipaddress.ip_address(bare)
-        address, source = bare, "IP literal"
+        address, source = str(ipaddress.ip_address(bare)), "IP literal"
     except ValueError:
-        if bare.lower() not in {k.lower() for k in table}:
-            known = ", ".join(table) or "nothing"
+        found = settings.lookup(bare)
+        if found is None:
+            known = ", ".join(k for k, _ in settings.dns) or "nothing"
             raise UnknownName(f"the proxy's DNS has no entry for {bare!r} (it knows: {known})") from None
-        address = next(v for k, v in table.items() if k.lower() == bare.lower())
-        source = "proxy DNS"
+        address, source = found, "proxy DNS"
     target = scenario.host_at(address, port)
     if target is None:
         if scenario.host_at(address) is None:

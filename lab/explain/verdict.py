@@ -14,10 +14,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from . import curlplan
-from .curlplan import Plan
-from .events import Event
-from .scenario import Scenario
+from lab.explain import curlplan
+from lab.explain.curlplan import Plan
+from lab.model.events import (
+    Accepted,
+    ClientHelloSeen,
+    Event,
+    Forwarded,
+    Listening,
+    RequestReceived,
+    Resolved,
+    TlsFailed,
+    TlsOk,
+    TunnelRefused,
+    TunnelRequested,
+    answered,
+    first,
+)
+from lab.model.scenario import Scenario
 
 Decisive = Literal[
     "client DNS", "--resolve", "--connect-to", "proxy DNS", "SNI", "cert check", "client-cert check", "command line"
@@ -78,10 +92,6 @@ class Observed:
     verbose_lines: tuple[str, ...] = ()
 
 
-def _first(events: tuple[Event, ...], kind: str, hosts: set[str] | None = None) -> Event | None:
-    return next((e for e in events if e.kind == kind and (hosts is None or e.host in hosts)), None)
-
-
 def _name_of(scenario: Scenario, address: str | None, port: int | None) -> str:
     if not address:
         return "?"
@@ -93,20 +103,20 @@ def _suggest_glb(scenario: Scenario, name: str) -> str | None:
     """The address of the load balancer whose certificate carries ``name`` (the usual intended target)."""
     glbs = [h for h in scenario.hosts.values() if h.kind == "glb"]
     for host in glbs:
-        cert = host.settings.get("cert", {})
-        if isinstance(cert, dict) and name in cert.get("names", []):
+        cert = getattr(host.settings, "cert", None)
+        if cert is not None and name in cert.names:
             return host.ip
     return glbs[0].ip if glbs else None
 
 
 def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
-    events = tuple(e for e in observed.events if e.kind != "listening")
+    events = tuple(e for e in observed.events if not isinstance(e, Listening))
     proxies = {h.name for h in scenario.hosts.values() if h.kind in ("http-proxy", "socks5")}
     hops: list[Hop] = []
     lanes = ["client"]
     msgs: list[Message] = []
-    answered = [e for e in events if e.kind == "response" and not e.data.get("via")]
-    reached = answered[-1].host if answered else None
+    response = answered(events)
+    reached = response.host if response else None
 
     if plan.usage_error or observed.exit_code == 2:
         error = plan.usage_error or observed.error or "curl refused the command line"
@@ -163,23 +173,22 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
     proxy_lane = lanes[1] if proxy is not None else None
 
     # 3. the proxy's request and its DNS
-    asked = _first(events, "tunnel-requested", proxies)
-    resolved = _first(events, "resolved", proxies)
-    refused = _first(events, "tunnel-refused", proxies)
+    asked = first(events, TunnelRequested, proxies)
+    resolved = first(events, Resolved, proxies)
+    refused = first(events, TunnelRefused, proxies)
     if proxy is not None and proxy_lane:
         msgs.append(Message(src="client", dst=proxy_lane, label=f"TCP {proxy.address}"))
         kind = plan.tunnel_kind or "CONNECT"
-        ask_text = f"{kind} {asked.data.get('target') if asked else plan.tunnel}"
+        ask_text = f"{kind} {asked.target if asked else plan.tunnel}"
         if asked is None:
             hops.append(Hop(key="proxy-dns", title="proxy DNS", text="the proxy received nothing", status="fail"))
         else:
             if resolved is not None:
-                source = str(resolved.data.get("table", ""))
-                if source == "IP literal":
-                    dns = f"{resolved.data.get('name')} is an address: the proxy makes no lookup"
+                if resolved.table == "IP literal":
+                    dns = f"{resolved.name} is an address: the proxy makes no lookup"
                 else:
-                    dns = f"the proxy's own DNS says {resolved.data.get('name')} → {resolved.data.get('address')}"
-                text = f"asked {ask_text}; {dns} ({resolved.data.get('upstream')})"
+                    dns = f"the proxy's own DNS says {resolved.name} → {resolved.address}"
+                text = f"asked {ask_text}; {dns} ({resolved.upstream})"
             else:
                 text = f"asked {ask_text}; " + (refused.summary if refused else "no upstream")
             hops.append(Hop(key="proxy-dns", title="proxy DNS", text=text, status="fail" if refused else "ok"))
@@ -189,16 +198,16 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
                 Message(
                     src=proxy_lane,
                     dst=proxy_lane,
-                    label=f"DNS {resolved.data.get('name')} → {resolved.data.get('address')}"
-                    if resolved.data.get("table") != "IP literal"
-                    else f"{resolved.data.get('name')}: IP literal, no lookup",
+                    label=f"DNS {resolved.name} → {resolved.address}"
+                    if resolved.table != "IP literal"
+                    else f"{resolved.name}: IP literal, no lookup",
                 )
             )
         if refused is not None:
             msgs.append(Message(src=proxy_lane, dst="client", label=refused.summary[:60], failed=True))
 
     # 4. TCP target: the first non-proxy host that accepted
-    accepted = next((e for e in events if e.kind == "accepted" and e.host not in proxies), None)
+    accepted = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
     if accepted is not None:
         where = scenario.hosts[accepted.host].address if accepted.host in scenario.hosts else "?"
         hops.append(Hop(key="tcp", title="TCP target", text=f"{accepted.host} at {where}", status="ok"))
@@ -211,12 +220,12 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
     server = accepted.host if accepted else None
 
     # 5. SNI and Host
-    tls_ok = _first(events, "tls-ok", {server} if server else set())
-    tls_failed = _first(events, "tls-failed", {server} if server else set())
-    hello = tls_ok or tls_failed or _first(events, "client-hello", proxies)
-    request = _first(events, "request", {server} if server else set())
-    sni = hello.data.get("sni") if hello else plan.sni
-    authority = request.data.get("authority") if request else None
+    tls_ok = first(events, TlsOk, {server} if server else set())
+    tls_failed = first(events, TlsFailed, {server} if server else set())
+    hello = tls_ok or tls_failed or first(events, ClientHelloSeen, proxies)
+    request = first(events, RequestReceived, {server} if server else set())
+    sni = hello.sni if hello else plan.sni
+    authority = request.authority if request else None
     sni_text = f"SNI {sni or 'none (IP literal)'}" + (f", Host {authority}" if authority else "")
     if hello is None and url.scheme == "https":
         sni_text = f"curl would send SNI {plan.sni or 'none'}; no TLS ClientHello reached a lab host"
@@ -245,19 +254,17 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
         client_cert_failed = True
     elif server and scenario.hosts.get(server) is not None and scenario.hosts[server].kind == "glb":
         if tls_failed is not None:
-            detail = tls_failed.data.get("status_details") or tls_failed.data.get("reason") or tls_failed.summary
-            alert = tls_failed.data.get("alert")
+            detail = tls_failed.status_details or tls_failed.reason or tls_failed.summary
+            alert = tls_failed.alert
             text = f"{server} refused " + (
-                f"certificate {tls_failed.data.get('client_cert')}"
-                if tls_failed.data.get("client_cert")
-                else "(none sent)"
+                f"certificate {tls_failed.client_cert}" if tls_failed.client_cert else "(none sent)"
             )
             text += f": {detail}" + (f" (alert {alert})" if alert else "")
             status = "fail"
             client_cert_failed = True
         elif tls_ok is not None:
-            cert = tls_ok.data.get("client_cert")
-            problem = tls_ok.data.get("verdict")
+            cert = tls_ok.client_cert
+            problem = tls_ok.verdict
             text = f"{cert or 'none sent'}" + (
                 f": {problem}, let through by the mTLS mode" if problem else ": accepted"
             )
@@ -269,25 +276,22 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
         text, status = f"{server or 'no server'} does not ask for one{sent}", "skip"
     hops.append(Hop(key="client-cert", title="client certificate", text=text, status=status))  # type: ignore[arg-type]
     if server and tls_failed is not None:
-        label = f"alert {tls_failed.data.get('alert')}" if tls_failed.data.get("alert") else "handshake fails"
+        label = f"alert {tls_failed.alert}" if tls_failed.alert else "handshake fails"
         msgs.append(Message(src=server, dst="client", label=label, failed=True))
     elif server and tls_ok is not None:
-        msgs.append(
-            Message(src=server, dst="client", label=f"{tls_ok.data.get('version')} ok, ALPN {tls_ok.data.get('alpn')}")
-        )
+        msgs.append(Message(src=server, dst="client", label=f"{tls_ok.version} ok, ALPN {tls_ok.alpn}"))
         if code in (60, 51):
             msgs.append(Message(src="client", dst="client", label="curl: certificate name check fails", failed=True))
 
     # 8. answer
-    forwarded = _first(events, "forwarded")
-    if reached is not None:
-        response = answered[-1]
-        behind = f", served by backend {forwarded.data.get('backend')}" if forwarded else ""
+    forwarded = first(events, Forwarded)
+    if response is not None and reached is not None:
+        behind = f", served by backend {forwarded.backend}" if forwarded else ""
         hops.append(
             Hop(
                 key="answer",
                 title="answered",
-                text=f"{reached}: HTTP {response.data.get('status')}{behind}",
+                text=f"{reached}: HTTP {response.status}{behind}",
                 status="ok",
             )
         )
@@ -296,17 +300,15 @@ def explain(plan: Plan, observed: Observed, scenario: Scenario) -> Verdict:
                 Message(
                     src="client",
                     dst=server or reached,
-                    label=f"{request.data.get('method')} {request.data.get('target')}, Host {authority}",
+                    label=f"{request.method} {request.target}, Host {authority}",
                 )
             )
         if forwarded is not None:
-            backend = str(forwarded.data.get("backend"))
+            backend = forwarded.backend
             lanes.append(backend)
             msgs.append(Message(src=reached, dst=backend, label="URL map → backend"))
             msgs.append(Message(src=backend, dst=reached, label="response"))
-        msgs.append(
-            Message(src=server or reached, dst="client", label=f"{response.data.get('status')}, served by {reached}")
-        )
+        msgs.append(Message(src=server or reached, dst="client", label=f"{response.status}, served by {reached}"))
     else:
         hops.append(
             Hop(
@@ -365,7 +367,7 @@ def _decide(
     scenario: Scenario,
     hops: list[Hop],
     client_cert_failed: bool,
-    resolved: Event | None,
+    resolved: Resolved | None,
     reached: str | None,
     server: str | None,
 ) -> tuple[Decisive, str, str]:
@@ -396,9 +398,7 @@ def _decide(
     if code in (60, 51):
         return cert_check
     if proxy is not None and plan.resolver == "proxy":
-        name, address = (
-            (resolved.data.get("name"), resolved.data.get("address")) if resolved else (plan.target_host, "?")
-        )
+        name, address = (resolved.name, resolved.address) if resolved else (plan.target_host, "?")
         ignored = " --resolve only feeds curl's own lookups, and curl made none for it." if plan.options.resolve else ""
         fix_to = glb_ip or "ADDRESS"
         other = (
@@ -461,9 +461,8 @@ def _decide(
 
 def _cert_name(scenario: Scenario, server: str | None) -> str | None:
     host = scenario.hosts.get(server or "")
-    cert = host.settings.get("cert", {}) if host else {}
-    names = cert.get("names", []) if isinstance(cert, dict) else []
-    return str(names[0]) if names else None
+    cert = getattr(host.settings, "cert", None) if host else None
+    return cert.names[0] if cert is not None and cert.names else None
 
 
 def _where(plan: Plan, scenario: Scenario) -> str:
@@ -497,9 +496,9 @@ def _without(argv: tuple[str, ...], option: str) -> tuple[str, ...]:
 def drift(plan: Plan, observed: Observed, events: tuple[Event, ...], proxies: set[str]) -> tuple[str, ...]:
     """Where real curl did something the plan did not predict: a bug in the emulator, shown to the learner."""
     problems: list[str] = []
-    asked = _first(events, "tunnel-requested", proxies)
-    if asked is not None and plan.tunnel is not None and str(asked.data.get("target")) != plan.tunnel:
-        problems.append(f"the proxy was asked for {asked.data.get('target')}, the plan said {plan.tunnel}")
+    asked = first(events, TunnelRequested, proxies)
+    if asked is not None and plan.tunnel is not None and asked.target != plan.tunnel:
+        problems.append(f"the proxy was asked for {asked.target}, the plan said {plan.tunnel}")
     if asked is not None and plan.proxy is None:
         problems.append("a proxy was used, the plan said none")
     if plan.tcp is not None and observed.connected:

@@ -16,11 +16,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .curlplan import Plan
-from .events import Event
-from .runner import CurlResult, Mismatch
-from .scenario import Scenario, Step
-from .verdict import Verdict
+from lab.explain.curlplan import Plan
+from lab.explain.verdict import Verdict
+from lab.model.events import Event
+from lab.model.outcome import CurlResult, Mismatch
+from lab.model.scenario import Scenario, Step
 
 ICONS = {"ok": "✓", "fail": "✗", "skip": "·", "info": "•"}
 STYLES = {"ok": "green", "fail": "red", "skip": "dim", "info": ""}
@@ -145,7 +145,7 @@ def render_step(scenario: Scenario, step: Step, result: CurlResult, problems: li
     """Plain-text form of :func:`render` (kept for callers that want a string)."""
     from rich.console import Console
 
-    from .verdict import explain_result
+    from lab.explain.verdict import explain_result
 
     plan, verdict = explain_result(scenario, result)
     console = Console(width=120, force_terminal=False, color_system=None, record=True, file=io.StringIO())
@@ -155,7 +155,7 @@ def render_step(scenario: Scenario, step: Step, result: CurlResult, problems: li
 
 def explain_command(scenario: Scenario, result: CurlResult) -> RenderableType:
     """For ``lab up``: the story of a command the learner typed (no step, no expectations)."""
-    from .verdict import explain_result
+    from lab.explain.verdict import explain_result
 
     plan, verdict = explain_result(scenario, result)
     step = Step(number=0, run=" ".join(result.argv), argv=result.argv)

@@ -14,11 +14,21 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from .curlplan import Plan
-from .narrate import outcome, sequence
-from .runner import CurlResult, Mismatch
-from .scenario import Scenario, Step
-from .verdict import Verdict
+from lab.explain.curlplan import Plan
+from lab.explain.narrate import outcome, sequence
+from lab.explain.verdict import Verdict
+from lab.model.events import (
+    ClientHelloSeen,
+    LogEntry,
+    Resolved,
+    TlsFailed,
+    TlsOk,
+    TunnelOpened,
+    TunnelRefused,
+    TunnelRequested,
+)
+from lab.model.outcome import CurlResult, Mismatch
+from lab.model.scenario import Scenario, Step
 
 _CERT_LINE = ("subject:", "issuer:", "subjectAltName", "SSL certificate", "SSL: ", "Server certificate")
 _PROXY_LINE = ("Uses proxy env variable", "Establish HTTP proxy tunnel", "CONNECT", "Proxy replied", "SOCKS")
@@ -101,22 +111,21 @@ def _step_html(record: StepRecord) -> str:
     )
     certs = [line for line in result.verbose.key_lines if any(k in line for k in _CERT_LINE)]
     for e in result.events:
-        if e.kind in ("tls-ok", "tls-failed") and e.data.get("client_cert") is not None:
-            certs.append(f"{e.host} saw client certificate {e.data['client_cert']} ({e.data.get('verdict') or e.kind})")
+        if isinstance(e, TlsOk | TlsFailed) and e.client_cert is not None:
+            judged = (e.verdict if isinstance(e, TlsOk) else e.status_details) or e.kind
+            certs.append(f"{e.host} saw client certificate {e.client_cert} ({judged})")
     out.append(_section("Certificates seen", _lines(certs)))
     proxy = [line for line in result.verbose.key_lines if any(k in line for k in _PROXY_LINE)]
     proxy += [
         f"{e.host}: {e.summary}"
         for e in result.events
-        if e.kind in ("tunnel-requested", "resolved", "tunnel-opened", "tunnel-refused", "client-hello")
+        if isinstance(e, TunnelRequested | Resolved | TunnelOpened | TunnelRefused | ClientHelloSeen)
     ]
     out.append(_section("Proxy lines", _lines(proxy)))
-    logs = [e for e in result.events if e.kind == "log"]
     entries = [
-        json.dumps(e.data["entry"], indent=2, sort_keys=True, default=str)
-        if e.data.get("entry")
-        else f"{e.host}: {e.summary}"
-        for e in logs
+        json.dumps(e.entry, indent=2, sort_keys=True, default=str) if e.entry else f"{e.host}: {e.summary}"
+        for e in result.events
+        if isinstance(e, LogEntry)
     ]
     out.append(_section("Load balancer log entries", _lines(entries)))
     if result.verbose.key_lines:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import LabError
-from .scenario import SCENARIO_DIR
+from lab.errors import LabError
+from lab.paths import SCENARIO_DIR
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 from dataclasses import dataclass
@@ -30,14 +31,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .scenario import ROOT, Host
+from lab.model.hostsettings import SUBJECT_KEYS, CertSpec
+from lab.model.scenario import Host
+from lab.paths import CERT_DIR
 
-CERT_DIR = ROOT / "certs"
 VERSION = 2  # bump to regenerate everything after a change to this module
 RENEW_BEFORE = dt.timedelta(days=7)
 LIFETIME = dt.timedelta(days=90)
 
-# Subject fields accepted in a host's ``cert.subject`` table, as curl -v prints them.
+# The X.509 attribute for each ``cert.subject`` field (named as curl -v prints them).
 SUBJECT_FIELDS = {
     "jurisdictionCountryName": NameOID.JURISDICTION_COUNTRY_NAME,
     "businessCategory": NameOID.BUSINESS_CATEGORY,
@@ -49,7 +51,7 @@ SUBJECT_FIELDS = {
     "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
     "CN": NameOID.COMMON_NAME,
 }
-ISSUERS = ("ev", "root", "rogue")
+assert set(SUBJECT_FIELDS) == set(SUBJECT_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +133,20 @@ class Pki:
 
     def server(self, host: Host) -> Pair:
         """The certificate a TLS host presents, made from its ``cert`` settings."""
-        spec = host_cert_spec(host)
-        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[spec["issuer"]]
-        subject = _name(**spec["subject"])
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec["names"]]
-        sans += [x509.IPAddress(__import__("ipaddress").ip_address(ip)) for ip in spec["ips"]]
+        cert = getattr(host.settings, "cert", None)
+        if not isinstance(cert, CertSpec):
+            raise TypeError(f"a {host.kind} host presents no certificate")
+        spec = {
+            "names": list(cert.names),
+            "ips": list(cert.ips),
+            "subject": dict(cert.subject),
+            "issuer": cert.issuer,
+            "expired": cert.expired,
+        }
+        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[cert.issuer]
+        subject = _name(**dict(cert.subject))
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
         made = self._leaf(
             f"hosts/{host.name}-{digest}",
@@ -143,7 +154,7 @@ class Pki:
             issuer,
             sans=sans,
             eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-            expired=spec["expired"],
+            expired=cert.expired,
             spec=spec,
         )
         self.save()
@@ -296,43 +307,3 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         f.write(data)
     os.chmod(tmp, mode)
     tmp.replace(path)
-
-
-def host_cert_spec(host: Host) -> dict[str, Any]:
-    """Normalise and check a host's ``cert`` table (used by the loader too, for file:line errors)."""
-    raw = host.settings.get("cert", {})
-    if not isinstance(raw, dict):
-        raise host.source.error(("cert",), "'cert' must be a table like { names = [\"mydomain\"] }")
-    allowed = {"names", "ips", "subject", "issuer", "expired"}
-    for key in raw:
-        if key not in allowed:
-            raise host.source.error(
-                ("cert", key), f"unknown cert key '{key}' (expected one of: {', '.join(sorted(allowed))})"
-            )
-    names = raw.get("names", [host.name])
-    ips = raw.get("ips", [])
-    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        raise host.source.error(("cert", "names"), "cert.names must be a list of DNS names")
-    if not (isinstance(ips, list) and all(isinstance(n, str) for n in ips)):
-        raise host.source.error(("cert", "ips"), "cert.ips must be a list of IP addresses")
-    subject = raw.get("subject", {"CN": names[0] if names else host.name})
-    if not isinstance(subject, dict):
-        raise host.source.error(("cert", "subject"), 'cert.subject must be a table like { CN = "mydomain" }')
-    for key in subject:
-        if key not in SUBJECT_FIELDS:
-            raise host.source.error(
-                ("cert", "subject", key),
-                f"unknown subject field '{key}' (expected one of: {', '.join(SUBJECT_FIELDS)})",
-            )
-    issuer = raw.get("issuer", "ev")
-    if issuer not in ISSUERS:
-        raise host.source.error(
-            ("cert", "issuer"), f"unknown issuer {issuer!r} (expected one of: {', '.join(ISSUERS)})"
-        )
-    return {
-        "names": names,
-        "ips": ips,
-        "subject": {k: str(v) for k, v in subject.items()},
-        "issuer": issuer,
-        "expired": bool(raw.get("expired", False)),
-    }

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import curlv
-from . import scenario as scenarios
-from .errors import LabError
-from .pki import SUBJECT_FIELDS
+from lab.errors import LabError
+from lab.model import scenario as scenarios
+from lab.model.hostsettings import SUBJECT_KEYS
+from lab.protocols import curlv
 
 HANG_LIMIT = 3  # seconds: the -m a hung request gets when it is replayed
 _MAX_GAP = 25  # non-curl lines (response bodies, pasted noise) tolerated inside one session's output
@@ -262,7 +262,7 @@ def parse_subject(text: str) -> tuple[dict[str, str], list[str]]:
         if not sep:
             continue
         key = _SUBJECT_ALIASES.get(key, key)
-        if key in SUBJECT_FIELDS:
+        if key in SUBJECT_KEYS:
             fields[key] = value
         else:
             dropped.append(part.strip())

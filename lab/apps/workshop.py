@@ -22,10 +22,10 @@ from pathlib import Path
 import trio
 from rich.console import Console
 
-from . import curlv
-from .events import Timeline
-from .runner import CurlResult
-from .scenario import Scenario, Step
+from lab.model.outcome import CurlResult
+from lab.model.scenario import Scenario, Step
+from lab.protocols import curlv
+from lab.runtime.timeline import Timeline
 
 # ---------------------------------------------------------------------------------------------------------
 # quiz
@@ -160,7 +160,7 @@ async def serve_explanations(
     scenario: Scenario, timeline: Timeline, console: Console, *, task_status: trio.TaskStatus[int]
 ) -> None:
     """Listen on 127.0.0.1 (inside the namespace) for the shell function; report the port once listening."""
-    from .narrate import explain_command
+    from lab.explain.narrate import explain_command
 
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     task_status.started(listeners[0].socket.getsockname()[1])

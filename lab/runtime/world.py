@@ -8,19 +8,21 @@ connections that can only reach other lab hosts (so no host is ever an open rela
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import errno
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
-from . import clienthello
-from .errors import HostStartError
-from .events import EventKind, Timeline
-from .pki import Pki
-from .scenario import Host, Scenario
+from lab.errors import HostStartError
+from lab.model.events import Accepted, Closed, Event, Listening, PeerError
+from lab.model.scenario import Host, Scenario
+from lab.runtime.pki import Pki
+from lab.runtime.timeline import Timeline
+
+E = TypeVar("E", bound=Event)
 
 
 class NotInLab(Exception):
@@ -65,8 +67,11 @@ class Connection:
     peer: str
     notes: dict[str, Any] = field(default_factory=dict)
 
-    def emit(self, kind: EventKind, summary: str = "", **data: Any) -> None:
-        self.world.timeline.emit(self.host.name, kind, summary, conn=self.id, peer=self.peer, **data)
+    def emit(self, event: E) -> E:
+        """Report ``event`` as this connection's (host, connection id and peer are filled in)."""
+        stamped = dataclasses.replace(event, host=self.host.name, conn=self.id, peer=self.peer)
+        self.world.timeline.emit(stamped)
+        return stamped
 
 
 Handler = Callable[[Connection], Awaitable[None]]
@@ -99,7 +104,7 @@ class World:
             if exc.errno == errno.EADDRNOTAVAIL:
                 hint = " (the address is not on this machine: run the lab inside its namespace)"
             raise HostStartError(f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}") from None
-        self.timeline.emit(host.name, "listening", f"{host.kind} listening on {host.address}")
+        self.timeline.emit(Listening(host=host.name, summary=f"{host.kind} listening on {host.address}"))
         async with trio.open_nursery() as nursery:
             task_status.started()
             for listener in listeners:
@@ -109,13 +114,13 @@ class World:
         async def run(stream: trio.SocketStream) -> None:
             ip, port = stream.socket.getpeername()[:2]
             conn = Connection(host, self, CountingStream(stream), self.timeline.new_conn(), f"{ip}:{port}")
-            conn.emit("accepted", f"connection from {conn.peer}")
+            conn.emit(Accepted(summary=f"connection from {conn.peer}"))
             try:
                 await handler(conn)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
                 conn.notes.setdefault("close_reason", f"the peer closed the connection ({type(exc).__name__})")
             except Exception as exc:  # a misbehaving peer must never stop the host
-                conn.emit("error", f"{type(exc).__name__}: {exc}")
+                conn.emit(PeerError(summary=f"{type(exc).__name__}: {exc}"))
             finally:
                 with trio.CancelScope(shield=True):
                     with trio.move_on_after(1):
@@ -123,62 +128,11 @@ class World:
                     reason = conn.notes.get("close_reason", "")
                     reason = f" - {reason}" if reason else ""
                     conn.emit(
-                        "closed",
-                        f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){reason}",
-                        received=conn.stream.received,
-                        sent=conn.stream.sent,
+                        Closed(
+                            summary=f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){reason}",
+                            received=conn.stream.received,
+                            sent=conn.stream.sent,
+                        )
                     )
 
         return run
-
-
-def report_client_hello(conn: Connection, early: bytes = b"") -> Callable[[bytes], None]:
-    """For :func:`relay`: tell the timeline which SNI the client's ClientHello carried through a tunnel."""
-
-    def report(data: bytes) -> None:
-        hello = clienthello.parse(early + data)
-        if hello is not None:
-            conn.emit(
-                "client-hello",
-                f"the client's TLS ClientHello went through the tunnel: SNI {hello.sni or 'none'}",
-                sni=hello.sni,
-                alpn=list(hello.alpn),
-            )
-
-    return report
-
-
-async def relay(
-    a: trio.abc.Stream, b: trio.abc.Stream, *, on_first_from_a: Callable[[bytes], None] | None = None
-) -> None:
-    """Copy bytes both ways until both sides are done (a tunnel). Half-closes where the stream can."""
-
-    async def pump(src: trio.abc.Stream, dst: trio.abc.Stream, first: Callable[[bytes], None] | None) -> None:
-        try:
-            while data := await src.receive_some(65536):
-                if first is not None:
-                    first(bytes(data))
-                    first = None
-                await dst.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-        finally:
-            if isinstance(dst, trio.abc.HalfCloseableStream):
-                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    await dst.send_eof()
-            else:
-                await dst.aclose()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(pump, a, b, on_first_from_a)
-        nursery.start_soon(pump, b, a, None)
-
-
-async def run_world(world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    """Start every host and report ready once all of them are listening."""
-    from .hosts import kind_module
-
-    async with trio.open_nursery() as nursery:
-        for host in world.scenario.hosts.values():
-            await nursery.start(kind_module(host.kind).serve, host, world)
-        task_status.started()

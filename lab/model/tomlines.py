@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
@@ -23,9 +23,9 @@ def _split_key(text: str) -> list[str]:
 
 class LineIndex:
     def __init__(self, text: str) -> None:
-        self._lines: dict[Path, int] = {}
-        counts: dict[Path, int] = {}
-        table: Path = ()
+        self._lines: dict[KeyPath, int] = {}
+        counts: dict[KeyPath, int] = {}
+        table: KeyPath = ()
         in_multiline: str | None = None
         for number, raw in enumerate(text.splitlines(), start=1):
             if in_multiline:
@@ -52,7 +52,7 @@ class LineIndex:
                         in_multiline = quote
 
     @staticmethod
-    def _resolve_arrays(keys: tuple[str, ...], counts: dict[Path, int]) -> Path:
+    def _resolve_arrays(keys: tuple[str, ...], counts: dict[KeyPath, int]) -> KeyPath:
         """``[steps.expect]`` after the third ``[[steps]]`` means ``("steps", 2, "expect")``."""
         path: list[str | int] = []
         for key in keys:
@@ -62,7 +62,7 @@ class LineIndex:
                 path.append(counts[prefix] - 1)
         return tuple(path)
 
-    def line(self, path: Path) -> int | None:
+    def line(self, path: KeyPath) -> int | None:
         """The line of ``path``, or of its nearest enclosing key that has one."""
         while path:
             if path in self._lines:

@@ -17,6 +17,8 @@ import h2.exceptions
 import h11
 import trio
 
+from lab.model.events import RequestReceived
+
 
 class PeerProtocolError(Exception):
     """The client sent something that is not valid HTTP."""
@@ -40,6 +42,17 @@ class Request:
             if key == name.lower():
                 return value
         return None
+
+    def event(self) -> RequestReceived:
+        """What a host reports when this request arrives."""
+        return RequestReceived(
+            summary=f"{self.line} (authority {self.authority or 'none'})",
+            method=self.method,
+            target=self.target,
+            authority=self.authority,
+            http_version=self.http_version,
+            line=self.line,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

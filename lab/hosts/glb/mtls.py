@@ -14,15 +14,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-Mode = Literal["REJECT_INVALID", "ALLOW_INVALID_OR_MISSING_CLIENT_CERT"]
-MODES: tuple[Mode, ...] = ("REJECT_INVALID", "ALLOW_INVALID_OR_MISSING_CLIENT_CERT")
+from lab.model.hostsettings import Mode
 
 # OpenSSL X509_V_ERR_* codes the verify callback sees, and the alert OpenSSL sends for each.
 X509_V_ERR_CERT_HAS_EXPIRED = 10

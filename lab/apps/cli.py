@@ -1,7 +1,9 @@
 """``lab``: replay routing scenarios with the real curl, inside an isolated copy of the customer's network.
 
 Every subcommand that starts hosts first moves the process into its own network + mount namespace
-(:mod:`lab.netns`), before trio starts threads. Errors a user can fix are one line and a non-zero exit.
+(:mod:`lab.runtime.netns`), before trio starts threads. Commands that start no hosts (``list``, ``check``,
+``new``, ``import``, ``logs``) import neither trio nor a TLS stack. Errors a user can fix are one line and a
+non-zero exit.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-import trio
-
-from . import scenario as scenarios
-from .errors import LabError
+from lab.errors import LabError
+from lab.model import scenario as scenarios
+from lab.paths import ROOT
 
 EPILOG = """\
 examples:
@@ -146,52 +148,54 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error("give a scenario NAME or --all (not both)")
         paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
         loaded_all = [scenarios.load(p) for p in paths]
-        _enter_namespace()
-        from .replay import replay
-
         if args.quiz and args.json:
             parser.error("--quiz asks questions in text; it cannot be combined with --json")
-        return trio.run(replay, loaded_all, args.json, args.quiz, args.report)
+        from lab.apps.replay import replay
+
+        return _in_lab(replay, loaded_all, args.json, args.quiz, args.report)
     if args.command == "exec":
         cmd = list(args.cmd)
-        from .runner import check_command
+        from lab.model.command import split_command
 
-        check_command(cmd)
+        split_command(cmd)
         loaded = scenarios.load(args.name)
-        _enter_namespace()
-        from .replay import exec_one
+        from lab.apps.replay import exec_one
 
-        return trio.run(exec_one, loaded, cmd, args.json)
+        return _in_lab(exec_one, loaded, cmd, args.json)
     if args.command == "logs":
-        from .glblog import show
+        from lab.apps.logs import show
 
         return show(args.name, args.filter, as_json=args.json)
     if args.command == "new":
-        from .scaffold import create
+        from lab.apps.scaffold import create
 
         path = create(args.name)
-        shown = path.relative_to(scenarios.ROOT)
+        shown = path.relative_to(ROOT)
         print(f"wrote {shown}; edit it, then: lab check {shown} && lab run {args.name}")
         return 0
     if args.command == "import":
-        from .importer import write_draft
+        from lab.apps.importer import write_draft
 
         return write_draft(args.transcript, args.output)
     if args.command == "up":
         loaded = scenarios.load(args.name)
-        _enter_namespace()
-        from .replay import shell
+        from lab.apps.replay import shell
 
-        return trio.run(shell, loaded)
+        return _in_lab(shell, loaded)
     parser.error(f"unknown command {args.command!r}")
     return 2
 
 
-def _enter_namespace() -> None:
-    from . import netns
+def _in_lab(main: Callable[..., Awaitable[int]], *args: Any) -> int:
+    """Enter the lab's namespace (while the process is still single-threaded), then run ``main`` on trio."""
+    from lab.runtime import netns
 
     netns.enter()
-    os.chdir(Path(scenarios.ROOT))
+    os.chdir(Path(ROOT))
+    import trio
+
+    result: int = trio.run(main, *args)
+    return result
 
 
 if __name__ == "__main__":

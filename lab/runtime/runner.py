@@ -1,0 +1,79 @@
+"""Run one real curl command inside the lab's world and collect what happened, on both sides.
+
+The command runs with a clean environment (the machine's own ``https_proxy`` and ``~/.curlrc`` must not
+leak in), from the project root so ``certs/client.crt`` works, and with a time limit. After curl exits,
+the runner waits (briefly) for the hosts to close their side, so the events of a step are complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import trio
+
+from lab.model.command import split_command
+from lab.model.outcome import CurlResult
+from lab.paths import ROOT
+from lab.protocols import curlv
+from lab.runtime.world import World
+
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_TIMEOUT = 20.0
+
+
+@dataclass(slots=True)
+class Runner:
+    world: World
+    timeout: float = DEFAULT_TIMEOUT
+    home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-"))
+
+    def environment(self, extra: dict[str, str]) -> dict[str, str]:
+        return {"PATH": BASE_PATH, "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb", **extra}
+
+    async def run(self, argv: tuple[str, ...] | list[str]) -> CurlResult:
+        env, args = split_command(argv)
+        timeline = self.world.timeline
+        start_index = len(timeline)
+        started = time.monotonic()
+        timed_out = False
+        with trio.move_on_after(self.timeout) as scope:
+            done = await trio.run_process(
+                args,
+                env=self.environment(env),
+                cwd=str(ROOT),
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+                stdin=b"",
+            )
+        if scope.cancelled_caught:
+            timed_out = True
+            exit_code, stdout, stderr = (
+                28,
+                b"",
+                f"curl: (28) the lab stopped curl after {self.timeout:g} s\n".encode(),
+            )
+        else:
+            exit_code, stdout, stderr = done.returncode, done.stdout, done.stderr
+        duration = time.monotonic() - started
+        await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
+        text = stderr.decode("utf-8", "replace")
+        return CurlResult(
+            argv=tuple(args),
+            env=env,
+            exit_code=exit_code,
+            stdout=stdout.decode("utf-8", "replace"),
+            stderr=text,
+            verbose=curlv.parse(text),
+            events=tuple(timeline.since(start_index)),
+            duration=duration,
+            timed_out=timed_out,
+        )
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(OSError):  # curl may have left files there; leave them
+            os.rmdir(self.home)
