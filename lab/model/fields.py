@@ -32,8 +32,9 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            first = self.errors[0]
-            raise ScenarioError(first.path, first.line, first.message, others=tuple(self.errors[1:]))
+            ordered = sorted(self.errors, key=lambda e: (e.path, e.line or 0))  # stable: same line keeps order
+            first = ordered[0]
+            raise ScenarioError(first.path, first.line, first.message, others=tuple(ordered[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +114,14 @@ class Table:
 
     def integer(self, key: str, default: int, low: int, high: int, what: str) -> int:
         value = self._typed(key, default, int, what)
-        if not low <= value <= high:
+        if value is not default and not low <= value <= high:
             self.fail((key,), f"'{key}' must be {what}, not {value}")
             return default
         return value
 
     def number(self, key: str, default: float, low: float, high: float, what: str) -> float:
         value = self._typed(key, default, (int, float), what)
-        if not low <= value <= high:
+        if value is not default and not low <= value <= high:
             self.fail((key,), f"{key} must be {what}, not {value!r}")
             return default
         return float(value)

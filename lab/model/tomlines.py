@@ -41,15 +41,19 @@ class LineIndex:
                     table = (*keys, index)
                 else:
                     table = self._resolve_arrays(keys, counts)
-                self._lines.setdefault(table, number)
+                self._record(table, number)
                 continue
             key = _KEY.match(raw)
             if key:
-                path = (*table, *_split_key(key.group(1)))
-                self._lines.setdefault(path, number)
+                self._record((*table, *_split_key(key.group(1))), number)
                 for quote in ('"""', "'''"):
                     if raw.count(quote) == 1:
                         in_multiline = quote
+
+    def _record(self, path: KeyPath, number: int) -> None:
+        """``path`` and every table enclosing it start here at the latest (``[a.b.c]`` also opens ``a.b``)."""
+        for end in range(1, len(path) + 1):
+            self._lines.setdefault(path[:end], number)
 
     @staticmethod
     def _resolve_arrays(keys: tuple[str, ...], counts: dict[KeyPath, int]) -> KeyPath:
@@ -62,10 +66,10 @@ class LineIndex:
                 path.append(counts[prefix] - 1)
         return tuple(path)
 
-    def line(self, path: KeyPath) -> int | None:
-        """The line of ``path``, or of its nearest enclosing key that has one."""
+    def line(self, path: KeyPath) -> int:
+        """The line of ``path``, or of its nearest enclosing key that has one (the file's first line at worst)."""
         while path:
             if path in self._lines:
                 return self._lines[path]
             path = path[:-1]
-        return None
+        return 1
