@@ -1,50 +1,19 @@
-"""The curl emulator (lab.curlplan): pure tables first, then every prediction checked against real curl."""
+"""The curl emulator (lab.explain.curlplan): pure tables first, then every prediction checked against real curl.
+
+Reading the command line itself is lab.protocols.curlargs, tested in tests/test_curlargs.py."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
 from lab.explain import curlplan
-from lab.explain.curlplan import CurlUsageError, plan
+from lab.explain.curlplan import plan
 from lab.explain.verdict import explain_result
 from lab.model import scenario
 from tests.conftest import LabFactory
 
 SEED_HOSTS = scenario.load("seed").client.hosts
 PROXY = "http://10.9.9.9:3128"
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["-sSkv", "https://x"], {"insecure": True, "verbose": True, "urls": ("https://x",)}),
-        (["-xhttp://p:1", "https://x"], {"proxy": "http://p:1", "proxy_flag": "-x"}),
-        (["--insec", "https://x"], {"insecure": True}),  # curl accepts an unambiguous prefix
-        (["--socks5", "s:1080", "-x", "http://p:1", "https://x"], {"proxy": "socks5://s:1080"}),
-        (["-x", "http://p:1", "--socks5-hostname", "s:1", "https://x"], {"proxy": "socks5h://s:1"}),
-        (["--no-insecure", "-k", "https://x"], {"insecure": True}),
-        (["-E", "c.pem", "--key", "k.pem", "https://x"], {"cert": "c.pem", "key": "k.pem"}),
-    ],
-)
-def test_option_parser(args: list[str], expected: dict[str, object]) -> None:
-    options = curlplan.parse_options(args)
-    for name, value in expected.items():
-        assert getattr(options, name) == value
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--proxy-resolve", "a:1:b", "https://x"], "option --proxy-resolve: is unknown"),
-        (["--pro", "https://x"], "is ambiguous"),
-        (["-x"], "option -x: requires parameter"),
-    ],
-)
-def test_option_errors_use_curls_words(args: list[str], message: str) -> None:
-    with pytest.raises(CurlUsageError, match=re.escape(message)):
-        curlplan.parse_options(args)
 
 
 @pytest.mark.parametrize(
@@ -100,6 +69,7 @@ CASES = [
     ({}, f"curl -v {RESOLVE} -x socks5://10.9.9.9:1080 https://mydomain"),
     ({}, f"curl -v {RESOLVE} -x socks5h://10.9.9.9:1080 https://mydomain"),
     ({}, f"curl -v {RESOLVE} -x {PROXY} --socks5 10.9.9.9:1080 https://mydomain"),
+    ({}, f"curl -v {RESOLVE} --socks5 10.9.9.9:1080 -x {PROXY} https://mydomain"),  # the last proxy option wins
     ({}, f"curl -v {RESOLVE} --socks5-hostname 10.9.9.9:1080 https://mydomain"),
     ({"https_proxy": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
     ({"HTTPS_PROXY": PROXY}, f"curl -v {RESOLVE} https://mydomain"),
@@ -112,6 +82,8 @@ CASES = [
     ({}, "curl -v --insec https://10.1.1.1"),
     ({}, f"curl -v -k -H 'Host: other.example' {RESOLVE.replace('88.88.88.88', '10.1.1.1')} https://mydomain"),
     ({}, f"curl -v --proxy-resolve mydomain:443:88.88.88.88 -x {PROXY} https://mydomain"),
+    ({}, "curl -sS --no-resolve mydomain:443:88.88.88.88 https://mydomain"),
+    ({}, "curl -sS -v"),
 ]
 
 

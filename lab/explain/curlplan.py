@@ -6,10 +6,11 @@ client's hosts file here). :func:`plan` replays those decisions in the order lib
 (``lib/url.c``: ``create_conn_helper_init_proxy`` / ``detect_proxy`` / ``Curl_check_noproxy``, then
 ``parse_connect_to_slist``, then the name resolution in ``lib/connect.c`` / ``lib/hostip.c``):
 
-1. **Proxy.** ``-x``/``--proxy`` (or ``--socks5``/``--socks5-hostname``/``--socks4``/``--socks4a``, which
-   win over ``-x``); otherwise ``<scheme>_proxy`` (``https_proxy`` then ``HTTPS_PROXY``; for http only the
-   lowercase ``http_proxy``), then ``all_proxy``/``ALL_PROXY``. ``--noproxy`` (else ``no_proxy``/``NO_PROXY``)
-   matched against the URL's host removes *any* proxy, even one given with ``-x``. ``-x ""`` means none.
+1. **Proxy.** ``-x``/``--proxy`` or ``--socks5``/``--socks5-hostname``/``--socks4``/``--socks4a`` (one
+   setting: the last of them given wins); otherwise ``<scheme>_proxy`` (``https_proxy`` then
+   ``HTTPS_PROXY``; for http only the lowercase ``http_proxy``), then ``all_proxy``/``ALL_PROXY``.
+   ``--noproxy`` (else ``no_proxy``/``NO_PROXY``) matched against the URL's host removes *any* proxy, even
+   one given with ``-x``. ``-x ""`` means none.
 2. **--connect-to.** The first ``HOST1:PORT1:HOST2:PORT2`` whose HOST1/PORT1 match the URL (empty matches
    anything) replaces the host and port curl connects to - or asks the proxy for. Never the SNI or Host.
 3. **Who resolves.** Without a proxy, or with ``socks5://``/``socks4://``, curl resolves the (connect-to)
@@ -18,7 +19,9 @@ client's hosts file here). :func:`plan` replays those decisions in the order lib
 4. **TLS and HTTP.** SNI is the URL's host (none for an IP literal); the server certificate is checked
    against the URL's host unless ``-k``; Host/:authority is the URL's host (and port if not the default).
 
-Pure: no sockets, no processes. ``tests/test_curlplan.py`` checks every prediction against real curl.
+The command line itself is read by :mod:`lab.protocols.curlargs` (curl's option parser, shared with the
+rest of the lab). Pure: no sockets, no processes. ``tests/test_curlplan.py`` checks every prediction against
+real curl.
 """
 
 from __future__ import annotations
@@ -28,82 +31,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-# From `curl --help all` of curl 7.88.1: long options that take an argument, and those that do not.
-_WITH_ARG_TEXT = """
-    abstract-unix-socket alt-svc aws-sigv4 cacert capath cert cert-type ciphers config connect-timeout connect-to
-    continue-at cookie cookie-jar create-file-mode crlfile curves data data-ascii data-binary data-raw data-urlencode
-    delegation dns-interface dns-ipv4-addr dns-ipv6-addr dns-servers doh-url dump-header egd-file engine etag-compare
-    etag-save expect100-timeout form form-string ftp-account ftp-alternative-to-user ftp-method ftp-port
-    ftp-ssl-ccc-mode happy-eyeballs-timeout-ms header help hostpubmd5 hostpubsha256 hsts interface json
-    keepalive-time key key-type krb libcurl limit-rate local-port login-options mail-auth mail-from mail-rcpt
-    max-filesize max-redirs max-time netrc-file noproxy oauth2-bearer output output-dir parallel-max pass
-    pinnedpubkey preproxy proto proto-default proto-redir proxy proxy-cacert proxy-capath proxy-cert
-    proxy-cert-type proxy-ciphers proxy-crlfile proxy-header proxy-key proxy-key-type proxy-pass proxy-pinnedpubkey
-    proxy-service-name proxy-tls13-ciphers proxy-tlsauthtype proxy-tlspassword proxy-tlsuser proxy-user proxy1.0
-    pubkey quote random-file range rate referer request request-target resolve retry retry-delay retry-max-time
-    sasl-authzid service-name socks4 socks4a socks5 socks5-gssapi-service socks5-hostname speed-limit speed-time
-    stderr telnet-option tftp-blksize time-cond tls-max tls13-ciphers tlsauthtype tlspassword tlsuser trace
-    trace-ascii unix-socket upload-file url url-query user user-agent write-out"""
-_LONG_WITH_ARG = frozenset(_WITH_ARG_TEXT.split())
-_FLAGS_TEXT = """anyauth append basic cert-status compressed compressed-ssh create-dirs crlf digest disable disable-eprt
-    disable-epsv disallow-username-in-url doh-cert-status doh-insecure fail fail-early fail-with-body false-start
-    form-escape ftp-create-dirs ftp-pasv ftp-pret ftp-skip-pasv-ip ftp-ssl-ccc ftp-ssl-control get globoff
-    haproxy-protocol head http0.9 http1.0 http1.1 http2 http2-prior-knowledge http3 http3-only ignore-content-length
-    include insecure ipv4 ipv6 junk-session-cookies list-only location location-trusted mail-rcpt-allowfails manual
-    metalink negotiate netrc netrc-optional no-alpn no-buffer no-clobber no-keepalive no-npn no-progress-meter
-    no-sessionid ntlm ntlm-wb parallel parallel-immediate path-as-is post301 post302 post303 proxy-anyauth
-    proxy-basic proxy-digest proxy-insecure proxy-negotiate proxy-ntlm proxy-ssl-allow-beast
-    proxy-ssl-auto-client-cert proxy-tlsv1 proxytunnel raw remote-header-name remote-name remote-name-all
-    remote-time remove-on-error retry-all-errors retry-connrefused sasl-ir show-error silent socks5-basic
-    socks5-gssapi socks5-gssapi-nec ssl ssl-allow-beast ssl-auto-client-cert ssl-no-revoke ssl-reqd
-    ssl-revoke-best-effort sslv2 sslv3 styled-output suppress-connect-headers tcp-fastopen tcp-nodelay
-    tftp-no-options tlsv1 tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tr-encoding trace-time use-ascii verbose version xattr
-    progress-bar next"""
-_LONG_FLAGS = frozenset(_FLAGS_TEXT.split())
-_SHORT_WITH_ARG = {
-    "E": "cert", "K": "config", "C": "continue-at", "b": "cookie", "c": "cookie-jar", "d": "data",
-    "D": "dump-header", "F": "form", "P": "ftp-port", "H": "header", "h": "help", "m": "max-time",
-    "o": "output", "U": "proxy-user", "Q": "quote", "r": "range", "e": "referer", "X": "request",
-    "Y": "speed-limit", "y": "speed-time", "t": "telnet-option", "z": "time-cond", "T": "upload-file",
-    "u": "user", "A": "user-agent", "w": "write-out", "x": "proxy",
-}  # fmt: skip
-_SHORT_FLAGS = {
-    "a": "append", "q": "disable", "f": "fail", "G": "get", "g": "globoff", "I": "head", "0": "http1.0",
-    "i": "include", "k": "insecure", "4": "ipv4", "6": "ipv6", "j": "junk-session-cookies", "l": "list-only",
-    "L": "location", "M": "manual", "n": "netrc", "N": "no-buffer", "Z": "parallel", "p": "proxytunnel",
-    "R": "remote-time", "J": "remote-header-name", "O": "remote-name", "S": "show-error", "s": "silent",
-    "2": "sslv2", "3": "sslv3", "1": "tlsv1", "B": "use-ascii", "v": "verbose", "V": "version",
-    "#": "progress-bar", ":": "next",
-}  # fmt: skip
+from lab.protocols.curlargs import CurlUsageError, Options, parse_command
+from lab.protocols.curlexit import CurlExit
+from lab.protocols.netaddr import bracket, format_address, is_ip
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 CURL_DEFAULT_PROXY_PORT = 1080  # libcurl's default for a proxy given without a port (https:// proxies: 443)
 
 Resolver = Literal["client", "proxy", "nobody"]
-
-
-class CurlUsageError(ValueError):
-    """curl would refuse this command line before connecting (exit 2), with curl's own wording."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Options:
-    """The routing-relevant part of a curl command line, as curl's option parser reads it."""
-
-    urls: tuple[str, ...] = ()
-    proxy: str | None = None  # -x/--proxy, or a --socks* option rewritten as a proxy URL
-    proxy_flag: str = ""  # which option set it: "-x", "--socks5-hostname", ...
-    noproxy: str | None = None
-    resolve: tuple[str, ...] = ()
-    connect_to: tuple[str, ...] = ()
-    insecure: bool = False
-    proxytunnel: bool = False
-    cert: str | None = None
-    key: str | None = None
-    cacert: str | None = None
-    headers: tuple[str, ...] = ()
-    verbose: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,11 +51,11 @@ class Url:
 
     @property
     def ip_literal(self) -> bool:
-        return _is_ip(self.host)
+        return is_ip(self.host)
 
     @property
     def authority(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = bracket(self.host)
         return host if DEFAULT_PORTS.get(self.scheme) == self.port else f"{host}:{self.port}"
 
 
@@ -137,7 +73,7 @@ class Proxy:
 
     @property
     def address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
     @property
     def resolves_names(self) -> bool:
@@ -184,122 +120,20 @@ class Plan:
     options: Options = field(default_factory=Options)
 
     @property
-    def expected_exit(self) -> int | None:
+    def expected_exit(self) -> CurlExit | None:
         """curl's exit code when the plan alone decides it (usage error, unresolvable name)."""
         if self.usage_error:
-            return 2
+            return CurlExit.FAILED_INIT
         if self.lookup is not None and self.lookup.address is None:
-            return 5 if self.proxy is not None else 6
+            return CurlExit.COULDNT_RESOLVE_PROXY if self.proxy is not None else CurlExit.COULDNT_RESOLVE_HOST
         if self.target_lookup is not None and self.target_lookup.address is None:
-            return 97 if self.proxy and self.proxy.scheme.startswith("socks") else 6
+            socks = self.proxy is not None and self.proxy.scheme.startswith("socks")
+            return CurlExit.PROXY if socks else CurlExit.COULDNT_RESOLVE_HOST
         return None
 
 
 # ---------------------------------------------------------------------------------------------------------
-# the option parser
-
-
-def parse_options(args: list[str] | tuple[str, ...]) -> Options:
-    """Read curl's argv (without ``curl``) the way curl's option parser does, keeping what routes."""
-    values: dict[str, list[str]] = {}
-    flags: dict[str, bool] = {}
-    urls: list[str] = []
-    proxy_flag = ""
-    socks_flag = ""
-    i = 0
-    only_urls = False
-    while i < len(args):
-        word = args[i]
-        i += 1
-        if only_urls or not word.startswith("-") or word == "-":
-            urls.append(word)
-            continue
-        if word == "--":
-            only_urls = True
-            continue
-        if word.startswith("--"):
-            name, negated = _long_name(word[2:])
-            if name in _LONG_WITH_ARG:
-                if i >= len(args):
-                    raise CurlUsageError(f"option {word}: requires parameter")
-                values.setdefault(name, []).append(args[i])
-                i += 1
-                if name == "proxy":
-                    proxy_flag = "--proxy"
-                elif name in ("socks4", "socks4a", "socks5", "socks5-hostname"):
-                    socks_flag = name
-            else:
-                flags[name] = not negated
-            continue
-        letters = word[1:]
-        while letters:
-            letter, letters = letters[0], letters[1:]
-            if letter in _SHORT_WITH_ARG:
-                name = _SHORT_WITH_ARG[letter]
-                if letters:  # -xhttp://proxy
-                    value, letters = letters, ""
-                elif i < len(args):
-                    value = args[i]
-                    i += 1
-                else:
-                    raise CurlUsageError(f"option -{letter}: requires parameter")
-                values.setdefault(name, []).append(value)
-                if name == "proxy":
-                    proxy_flag = "-x"
-            elif letter in _SHORT_FLAGS:
-                flags[_SHORT_FLAGS[letter]] = True
-            else:
-                raise CurlUsageError(f"option -{letter}: is unknown")
-    proxy = _last(values, "proxy")
-    if socks_flag:  # the tool sets CURLOPT_PROXY from --socks* after -x, so it wins whatever the order
-        scheme = {"socks5-hostname": "socks5h"}.get(socks_flag, socks_flag)
-        proxy, proxy_flag = f"{scheme}://{values[socks_flag][-1]}", "--" + socks_flag
-    return Options(
-        urls=tuple(urls + values.get("url", [])),
-        proxy=proxy,
-        proxy_flag=proxy_flag,
-        noproxy=_last(values, "noproxy"),
-        resolve=tuple(values.get("resolve", [])),
-        connect_to=tuple(values.get("connect-to", [])),
-        insecure=flags.get("insecure", False),
-        proxytunnel=flags.get("proxytunnel", False),
-        cert=_last(values, "cert"),
-        key=_last(values, "key"),
-        cacert=_last(values, "cacert"),
-        headers=tuple(values.get("header", [])),
-        verbose=flags.get("verbose", False),
-    )
-
-
-def _last(values: dict[str, list[str]], name: str) -> str | None:
-    found = values.get(name)
-    return found[-1] if found else None
-
-
-def _long_name(word: str) -> tuple[str, bool]:
-    """Exact name, or curl's unambiguous-prefix match; ``--no-FLAG`` turns a boolean off."""
-    if word in _LONG_WITH_ARG or word in _LONG_FLAGS:
-        return word, False
-    if word.startswith("no-") and word[3:] in _LONG_FLAGS:
-        return word[3:], True
-    matches = [n for n in (*_LONG_WITH_ARG, *_LONG_FLAGS) if n.startswith(word)]
-    if len(matches) == 1:
-        return matches[0], False
-    if len(matches) > 1:
-        raise CurlUsageError(f"option --{word}: is ambiguous")
-    raise CurlUsageError(f"option --{word}: is unknown")
-
-
-# ---------------------------------------------------------------------------------------------------------
 # the routing decisions
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def parse_url(text: str) -> Url:
@@ -339,7 +173,7 @@ def no_proxy_matches(host: str, patterns: str) -> bool:
     name = host.strip("[]").rstrip(".").lower()
     for token in tokens:
         token = token.lower().rstrip(".")
-        if _is_ip(name):
+        if is_ip(name):
             try:
                 if ipaddress.ip_address(name) in ipaddress.ip_network(token.strip("[]"), strict=False):
                     return True
@@ -438,7 +272,7 @@ def _split_host_fields(text: str, count: int) -> list[str] | None:
 def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]) -> Lookup:
     """curl's own resolution: IP literal, then its DNS cache (``--resolve``), then the system (hosts file)."""
     bare = name.strip("[]")
-    if _is_ip(bare):
+    if is_ip(bare):
         return Lookup(name=bare, port=port, address=bare, how="IP literal")
     cache: dict[tuple[str, int], tuple[str, str]] = {}
     for entry in resolve:
@@ -463,46 +297,62 @@ def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]
     return Lookup(name=bare, port=port, address=None, how="not found")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Route:
+    """How curl reaches the target: its own lookup, its TCP connection, what it asks a proxy for."""
+
+    lookup: Lookup
+    tcp: tuple[str, int] | None
+    tunnel: str | None = None
+    tunnel_kind: str | None = None
+    resolver: Resolver = "client"
+    target_lookup: Lookup | None = None
+
+
+def _route(url: Url, proxy: Proxy | None, target: tuple[str, int], options: Options, hosts: dict[str, str]) -> _Route:
+    """Steps 3 and 4 of the theory of operation: who resolves what, where the TCP connection goes."""
+    host, port = target
+    if proxy is None:
+        first = lookup(host, port, options.resolve, hosts)
+        tcp = (first.address, port) if first.address else None
+        return _Route(lookup=first, tcp=tcp, resolver="nobody" if first.how == "IP literal" else "client")
+    first = lookup(proxy.host, proxy.port, options.resolve, hosts)
+    tcp = (first.address, proxy.port) if first.address else None
+    if proxy.scheme.startswith("socks"):
+        kind = f"{proxy.scheme[:6].upper()} CONNECT"
+    elif url.scheme == "https" or options.proxytunnel:
+        kind = "CONNECT"
+    else:
+        kind = "GET (forwarded)"
+    if proxy.resolves_names:
+        resolver: Resolver = "nobody" if is_ip(host) else "proxy"
+        return _Route(lookup=first, tcp=tcp, tunnel=format_address(host, port), tunnel_kind=kind, resolver=resolver)
+    # socks5:// and socks4://: curl resolves, the proxy gets an address
+    target_lookup = lookup(host, port, options.resolve, hosts)
+    return _Route(
+        lookup=first,
+        tcp=tcp,
+        tunnel=format_address(target_lookup.address, port) if target_lookup.address else None,
+        tunnel_kind=kind,
+        resolver="nobody" if target_lookup.how == "IP literal" else "client",
+        target_lookup=target_lookup,
+    )
+
+
 def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str, str]) -> Plan:
     """Predict curl's routing for ``argv`` (starting with ``curl``) with ``env`` and the client's hosts file."""
     args = tuple(argv)
     try:
-        options = parse_options(args[1:])
+        options = parse_command(args)
         if not options.urls:
-            raise CurlUsageError("no URL specified")
+            raise CurlUsageError("no URL specified!")
         url = parse_url(options.urls[0])
         proxy, reported, why_none = choose_proxy(url, options, env)
         connect = match_connect_to(options.connect_to, url.host, url.port)
     except CurlUsageError as exc:
         return Plan(argv=args, env=dict(env), usage_error=f"curl: {exc}")
     target_host, target_port = (connect[1], connect[2]) if connect else (url.host, url.port)
-    target = f"[{target_host}]:{target_port}" if ":" in target_host else f"{target_host}:{target_port}"
-    tunnel: str | None = None
-    kind: str | None = None
-    target_lookup: Lookup | None = None
-    resolver: Resolver = "client"
-    if proxy is None:
-        first = lookup(target_host, target_port, options.resolve, hosts)
-        tcp = (first.address, target_port) if first.address else None
-        resolver = "nobody" if first.how == "IP literal" else "client"
-    else:
-        first = lookup(proxy.host, proxy.port, options.resolve, hosts)
-        tcp = (first.address, proxy.port) if first.address else None
-        if proxy.resolves_names:
-            tunnel = target
-            resolver = "nobody" if _is_ip(target_host) else "proxy"
-        else:  # socks5:// and socks4://: curl resolves, the proxy gets an address
-            target_lookup = lookup(target_host, target_port, options.resolve, hosts)
-            resolver = "nobody" if target_lookup.how == "IP literal" else "client"
-            if target_lookup.address:
-                address = target_lookup.address
-                tunnel = f"[{address}]:{target_port}" if ":" in address else f"{address}:{target_port}"
-        if proxy.scheme.startswith("socks"):
-            kind = f"{proxy.scheme[:6].upper()} CONNECT"
-        elif url.scheme == "https" or options.proxytunnel:
-            kind = "CONNECT"
-        else:
-            kind = "GET (forwarded)"
+    route = _route(url, proxy, (target_host, target_port), options, hosts)
     host_header = next(
         (h.split(":", 1)[1].strip() for h in options.headers if h.lower().startswith("host:")), url.authority
     )
@@ -518,12 +368,12 @@ def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str
         connect_to=connect[0] if connect else None,
         target_host=target_host,
         target_port=target_port,
-        lookup=first,
-        tcp=tcp,
-        tunnel=tunnel,
-        tunnel_kind=kind,
-        resolver=resolver,
-        target_lookup=target_lookup,
+        lookup=route.lookup,
+        tcp=route.tcp,
+        tunnel=route.tunnel,
+        tunnel_kind=route.tunnel_kind,
+        resolver=route.resolver,
+        target_lookup=route.target_lookup,
         sni=url.host if tls and not url.ip_literal else None,
         host_header=host_header,
         verify_name=url.host if tls and not options.insecure else None,
