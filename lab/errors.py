@@ -12,22 +12,37 @@ class LabError(Exception):
     exit_code = 1
 
 
-class ScenarioError(LabError):
+class SourceError(LabError):
+    """A problem at a place in an input file. ``str()`` is ``file:line: what to do`` (``file: ...`` when the
+    problem is the whole file); ``path``, ``line`` and ``message`` keep the parts for callers that list them."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        super().__init__(self.located)
+
+    @property
+    def located(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class ScenarioError(SourceError):
     """A scenario or topology file is invalid. ``str()`` is ``file:line: what is expected``.
 
     A load reports every error it finds: the first is this error's own ``path``/``line``/``message``, the
     rest are in ``others``, and ``str()`` has one line per error.
     """
 
-    exit_code = 2
-
     def __init__(self, path: str, line: int | None, message: str, others: tuple[ScenarioError, ...] = ()) -> None:
-        self.path = path
-        self.line = line
-        self.message = message
         self.others = others
-        where = f"{path}:{line}" if line else path
-        super().__init__("\n".join([f"{where}: {message}", *(str(o) for o in others)]))
+        super().__init__(path, line, message)
+
+    def __str__(self) -> str:
+        return "\n".join([self.located, *(str(o) for o in self.others)])
 
     @property
     def all(self) -> tuple[ScenarioError, ...]:

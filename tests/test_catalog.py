@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from lab.apps import catalog
@@ -19,6 +22,25 @@ def test_every_scenario_is_indexed_by_name() -> None:
     written = catalog.current(catalog.README.read_text(encoding="utf-8"))
     for path in scenario.catalog():
         assert f"| `{path.stem}` |" in written
+
+
+@pytest.mark.parametrize(
+    ("runs", "key"),
+    [
+        (["curl -sS https://a", "curl -sv https://b"], 2),  # -v inside a cluster of flags
+        (["curl https://a", "env https_proxy=http://p:1 curl -vvv https://b"], 2),
+        (["curl https://a", "curl --verbose https://b"], 2),
+        (["curl https://a", "curl -v --no-verbose https://b", "curl -Sv https://c"], 3),  # turned off again
+        (["curl -H x-v:1 https://a", "curl -d -v https://b"], 1),  # a value that merely looks like -v
+    ],
+)
+def test_key_step_is_the_first_verbose_run(tmp_path: Path, runs: list[str], key: int) -> None:
+    path = tmp_path / "case.toml"
+    steps = "".join(f"[[steps]]\nsay = 'x'\nrun = {json.dumps(run)}\n" for run in runs)
+    path.write_text(f'topology = "seed"\ntitle = "t"\nstory = "s"\n{steps}', encoding="utf-8")
+    found = catalog.key_step(scenario.load(path))
+    assert found is not None
+    assert found.number == key
 
 
 def test_seed_story_steps_each_teach_and_expect() -> None:

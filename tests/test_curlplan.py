@@ -102,8 +102,11 @@ async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], comm
         assert result.error == predicted.usage_error
         return
     assert predicted.tcp is not None
-    connected = result.verbose.connected[0]
-    assert f"({predicted.tcp[0]}) port {predicted.tcp[1]}" in connected, connected
+    reached = result.verbose.connections[0]
+    assert (reached.ip, reached.port) == predicted.tcp, result.stderr
+    # curl 7.88 names no host ("Connected to (nil)") when --connect-to chose the address
+    named = predicted.proxy.host if predicted.proxy else None if predicted.connect_to else predicted.target_host
+    assert reached.name == named
     assert result.tunnel == predicted.tunnel
     assert tuple(result.proxy_env) == predicted.proxy_env
     if predicted.tunnel_kind == "CONNECT":

@@ -153,6 +153,34 @@ def test_older_curl_7_proxy_session() -> None:
     assert draft.client_hosts == ()  # the proxy's name came from DNS, but --resolve pinned the target
 
 
+# curl 8.21+ wording ("Established connection ... from ..."), a newer curl's option (--ca-native) and the
+# command's options in spellings the old argv scans missed (-sSE with the file attached, --socks5-hostname).
+CURL_821_SOCKS = """\
+$ curl -sSv --ca-native -Emy-client.pem --key=x --socks5-hostname 10.9.9.9:1080 https://mydomain
+*   Trying 10.9.9.9:1080...
+* Established connection to 10.9.9.9 (10.9.9.9 port 1080) from 10.0.0.2 port 51234
+* SOCKS5 connect to mydomain:443 (remotely resolved)
+* SOCKS5 request granted.
+* TLSv1.3 (OUT), TLS handshake, Client hello (1):
+* TLSv1.3 (IN), TLS handshake, Server hello (2):
+* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384 / x25519 / RSASSA-PSS
+* Request completely sent off
+< HTTP/2 200
+"""
+
+
+def test_newer_curl_wording_and_spellings() -> None:
+    session = importer.split(CURL_821_SOCKS).sessions[0]
+    obs = importer.observe(session)
+    assert (obs.name, obs.address, obs.proxy, obs.role) == ("10.9.9.9", "10.9.9.9:1080", "socks5", "socks5")
+    assert obs.options.errors == ("option --ca-native: is unknown", "option --key=x: is unknown")
+    step = importer.draft(importer.split(CURL_821_SOCKS), "paste.txt").steps[0]
+    assert step.run == (
+        "curl -sSv --ca-native -Ecerts/client.crt --key=x --socks5-hostname 10.9.9.9:1080 https://mydomain"
+    )
+    assert "changed for the lab: -E my-client.pem -> certs/client.crt (the lab's client certificate)" in step.seen
+
+
 @needs_full_seed
 def test_a_request_that_never_got_an_answer_is_replayed_with_a_time_limit() -> None:
     text = SEED_FULL.read_text(encoding="utf-8")

@@ -100,6 +100,7 @@ curl: (56) OpenSSL SSL_read: error:0A00045C:SSL routines::tlsv13 alert certifica
 def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
     parsed = curlv.parse(CURL_788)
     assert parsed.connected == ("mydomain (88.88.88.88) port 443",)
+    assert [c.address for c in parsed.connections] == ["88.88.88.88:443"]
     assert parsed.error_code == 56
     assert parsed.error is not None
     assert parsed.error.endswith("certificate required, errno 0")
@@ -107,6 +108,34 @@ def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
     assert "*   Trying 88.88.88.88:443..." in parsed.key_lines
     assert "< served-by: glb" in parsed.key_lines
     assert "} [5 bytes data]" not in parsed.key_lines
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # curl 7.x
+        ("* Connected to mydomain (88.88.88.88) port 443 (#0)", ("mydomain", "88.88.88.88", 443, 0, None)),
+        ("* Connected to ::1 (::1) port 8443 (#3)", ("::1", "::1", 8443, 3, None)),
+        ("* Connected to (nil) (88.88.88.88) port 443 (#0)", (None, "88.88.88.88", 443, 0, None)),  # --connect-to
+        # curl 8.0-8.20: no connection number
+        ("* Connected to corp-proxy (10.9.9.9) port 3128", ("corp-proxy", "10.9.9.9", 3128, None, None)),
+        # curl 8.21+ (lib/connect.c conn_connect_trace): the client's own address too
+        (
+            "* Established connection to mydomain (88.88.88.88 port 443) from 10.1.1.2 port 40522 ",
+            ("mydomain", "88.88.88.88", 443, None, "10.1.1.2:40522"),
+        ),
+        ("* Established 2nd connection to h (::1 port 21) from ::1 port 9", ("h", "::1", 21, None, "[::1]:9")),
+        ("* Connected to mydomain", None),
+        ("* Connection #0 to host mydomain left intact", None),
+        ("> Connected to mydomain (88.88.88.88) port 443", None),
+    ],
+)
+def test_connected_lines_of_every_curl_version(line: str, expected: tuple[object, ...] | None) -> None:
+    found = curlv.connected(line)
+    assert (None if found is None else (found.name, found.ip, found.port, found.number, found.local)) == expected
+    if found is not None:  # the old string field keeps its shape for its readers
+        assert curlv.parse(line).connected == (f"{found.name or '(nil)'} ({found.ip}) port {found.port}",)
+        assert curlv.parse(line).connections == (found,)
 
 
 @pytest.mark.parametrize(

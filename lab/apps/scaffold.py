@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.model.hostsettings import HOST_KINDS
 from lab.paths import SCENARIO_DIR
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -43,7 +44,7 @@ Describe the situation the learner is in, and what they are about to try.
 # [client]
 # hosts = {{ mydomain = "88.88.88.88" }}
 #
-# or add a host of your own (kinds: glb, backend, reset, http-proxy, socks5):
+# or add a host of your own (kinds: {kinds}):
 # [hosts.new-service]
 # kind = "backend"
 # address = "10.3.3.3:443"
@@ -68,7 +69,7 @@ tunnel = "none"   # what a proxy was asked for ("mydomain:443"), or "none"
 
 
 def template(name: str) -> str:
-    return TEMPLATE.format(name=name)
+    return TEMPLATE.format(name=name, kinds=", ".join(HOST_KINDS))
 
 
 def create(name: str, directory: Path = SCENARIO_DIR) -> Path:

@@ -17,15 +17,12 @@ from typing import Any
 
 import trio
 
+from lab.model.hostsettings import HOST_KINDS
 from lab.runtime.world import World
 
-MODULES = {
-    "glb": "glb",
-    "backend": "backend",
-    "reset": "reset",
-    "http-proxy": "http_proxy",
-    "socks5": "socks5",
-}
+MODULES: dict[str, str] = {
+    kind: kind.replace("-", "_") for kind in HOST_KINDS
+}  # "http-proxy" is lab/hosts/http_proxy.py
 
 Serve = Callable[..., Awaitable[Any]]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from lab.model.fields import Table, canonical_ip, describe, ip_problem
 
-HOST_KINDS = ("glb", "backend", "reset", "http-proxy", "socks5")
+HostKind = Literal["glb", "backend", "reset", "http-proxy", "socks5"]
+HOST_KINDS: tuple[HostKind, ...] = get_args(HostKind)  # the one list of host kinds (lab.hosts has a module each)
 
 # ``cert.subject`` fields, as curl -v prints them (the PKI maps each to its X.509 attribute).
 SUBJECT_KEYS = ("jurisdictionCountryName", "businessCategory", "serialNumber", "C", "ST", "L", "O", "OU", "CN")

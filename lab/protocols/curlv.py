@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lab.protocols.netaddr import format_address
+
 ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
 USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
 
@@ -16,7 +18,8 @@ USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
 _KEY = re.compile(
     r"^\*\s+(?:"
     r"Added .* to DNS cache|Hostname .* was found in DNS cache|Connecting to hostname:|"
-    r"Trying |Connected to |Establish HTTP proxy tunnel|CONNECT tunnel|Proxy replied|"
+    r"Trying |Connected to |Established (?:2nd )?connection to |"
+    r"Establish HTTP proxy tunnel|CONNECT tunnel|Proxy replied|"
     r"Uses proxy env variable|SOCKS|ALPN|SSL connection using|"
     r"TLSv1\.[23] \(IN\), TLS alert|OpenSSL SSL_|LibreSSL SSL_|SSL certificate problem|"
     r"SSL: |subjectAltName|\s*subject:|\s*issuer:|\s*SSL certificate verify|"
@@ -27,12 +30,56 @@ _KEY = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connected:
+    """Where curl's TCP connection went: the host (or proxy) name, the address and port it reached."""
+
+    name: str | None  # "mydomain"; the proxy's name behind a proxy; None where curl 7.88 prints "(nil)" (--connect-to)
+    ip: str  # "88.88.88.88", "::1" (no brackets)
+    port: int
+    number: int | None = None  # curl 7's connection number, "(#0)"
+    local: str | None = None  # curl 8.21+: the client's own "ip:port"
+
+    @property
+    def address(self) -> str:
+        return format_address(self.ip, self.port)
+
+
+# curl 7: "Connected to mydomain (88.88.88.88) port 443 (#0)"; curl 8.0-8.20: the same without "(#0)";
+# curl 8.21+: "Established connection to mydomain (88.88.88.88 port 443) from 10.1.1.2 port 40000".
+_CONNECTED = (
+    re.compile(r"^\* Connected to (?P<name>\S+) \((?P<ip>[^)\s]+)\) port (?P<port>\d+)(?: \(#(?P<number>\d+)\))?"),
+    re.compile(
+        r"^\* Established (?:2nd )?connection to (?P<name>\S+) \((?P<ip>\S+) port (?P<port>\d+)\)"
+        r"(?: from (?P<local_ip>\S+) port (?P<local_port>\d+))?"
+    ),
+)
+
+
+def connected(line: str) -> Connected | None:
+    """The connection a ``curl -v`` line reports, in any curl version's wording; None for other lines."""
+    for pattern in _CONNECTED:
+        match = pattern.match(line)
+        if match is None:
+            continue
+        found = match.groupdict()
+        local_ip, local_port = found.get("local_ip"), found.get("local_port")
+        return Connected(
+            name=None if found["name"] == "(nil)" else found["name"],
+            ip=found["ip"].strip("[]"),
+            port=int(found["port"]),
+            number=int(found["number"]) if found.get("number") else None,
+            local=format_address(local_ip, int(local_port)) if local_ip and local_port else None,
+        )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CurlVerbose:
     key_lines: tuple[str, ...]
     error: str | None  # "curl: (60) SSL: no alternative ..."
     error_code: int | None
-    connected: tuple[str, ...] = field(default=())  # "mydomain (88.88.88.88) port 443"
+    connected: tuple[str, ...] = field(default=())  # "mydomain (88.88.88.88) port 443" (read `connections`)
     request_lines: tuple[str, ...] = field(default=())  # "> GET / HTTP/2" ...
     response_status: str | None = None  # "< HTTP/2 200"
     # What the TLS handshake showed (for ``lab import``): both "TLSv1.3 (IN)" and LibreSSL's "(304) (IN)" lines.
@@ -44,6 +91,7 @@ class CurlVerbose:
     subject: str | None = None  # "C=GB; L=London; ...; CN=mydomain"
     issuer: str | None = None
     san: tuple[str, ...] = field(default=())  # 'host "mydomain" matched cert's "mydomain"', 'does not match ...'
+    connections: tuple[Connected, ...] = field(default=())  # every "Connected to" / "Established connection"
 
     @property
     def client_cert_requested(self) -> bool:
@@ -74,7 +122,7 @@ def clean_line(raw: str) -> str:
 
 def parse(stderr: str) -> CurlVerbose:
     key: list[str] = []
-    connected: list[str] = []
+    connections: list[Connected] = []
     requests: list[str] = []
     status: str | None = None
     error: str | None = None
@@ -97,8 +145,9 @@ def parse(stderr: str) -> CurlVerbose:
         if USAGE_ERROR.match(line) and error is None:  # "curl: option --proxy-resolve: is unknown" (exit 2)
             error = line
             continue
-        if line.startswith("* Connected to "):
-            connected.append(line.removeprefix("* Connected to ").split(" (#")[0])
+        reached = connected(line)
+        if reached is not None:
+            connections.append(reached)
         if _KEY.match(line):
             key.append(line)
         elif line.startswith("> ") and (" HTTP/" in line or line.startswith("> CONNECT")):
@@ -113,7 +162,7 @@ def parse(stderr: str) -> CurlVerbose:
         key_lines=tuple(key),
         error=error,
         error_code=code,
-        connected=tuple(connected),
+        connected=tuple(f"{c.name or '(nil)'} ({c.ip}) port {c.port}" for c in connections),
         request_lines=tuple(requests),
         response_status=status,
         trying=tuple(facts["trying"]),
@@ -124,4 +173,5 @@ def parse(stderr: str) -> CurlVerbose:
         subject=facts["subject"][-1] if facts["subject"] else None,
         issuer=facts["issuer"][-1] if facts["issuer"] else None,
         san=tuple(facts["san"]),
+        connections=tuple(connections),
     )

@@ -1,338 +1,26 @@
-"""``lab import``: draft a scenario from a pasted ``curl -v`` transcript.
-
-Theory of operation. Three pure steps, no sockets and no files (the CLI reads and writes):
-
-1. :func:`split` finds the curl commands in a transcript - support chats mix prose (in any language),
-   markdown fences and terminal output - and gives each command the run of ``curl -v`` lines that
-   follows it (a :class:`Session`). A command with no output after it is a *mention*: suggested in the
-   chat, never run, so there is nothing to reproduce.
-2. :func:`observe` reads one session with :func:`lab.curlv.parse` (the same reader that reads the lab's
-   own curl) into an :class:`Observation`: where curl connected and whether that address came from DNS,
-   ``--resolve``/``--connect-to`` or a proxy; what the TLS handshake showed (certificate subject, SAN
-   match, issuer, version, ALPN, "Request CERT (13)"); and how it ended (``curl: (N)``, an answer, or a
-   request that never got one).
-3. :func:`draft` maps the observations onto a world: every address curl reached becomes a host whose
-   kind is what the handshake proves (asked for a client certificate -> ``glb``; closed before a
-   ServerHello -> ``reset``; an ordinary TLS server -> ``backend``; the ``-x`` address -> a proxy), a
-   name that DNS resolved becomes the client's hosts entry, and each session becomes a step whose
-   expectation is the outcome the customer saw. :meth:`Draft.render` writes it as commented TOML.
-
-A request that hung (the chat's ``-k`` and ``--resolve`` commands sent their request and were stopped by
-hand) is replayed with ``-m`` and expected to time out (exit 28) against a load balancer that drops a
-rejected connection silently - which is what the customer saw.
-"""
+"""Step 3 of ``lab import``: map the observations onto a world and write it as a commented scenario. Pure."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import shlex
-import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from lab.errors import LabError
-from lab.model import scenario as scenarios
-from lab.model.hostsettings import SUBJECT_KEYS
-from lab.protocols import curlv
+from lab.apps.importer._observe import Observation, observe, parse_subject
+from lab.apps.importer._split import Mention, Transcript
+from lab.errors import SourceError
+from lab.model.hostsettings import HostKind
+from lab.protocols.curlargs import parse_command
+from lab.protocols.curlexit import CurlExit
 
 HANG_LIMIT = 3  # seconds: the -m a hung request gets when it is replayed
-_MAX_GAP = 25  # non-curl lines (response bodies, pasted noise) tolerated inside one session's output
-
-Role = Literal["glb", "backend", "reset", "http-proxy", "socks5"]
 
 
-class TranscriptError(LabError):
+class TranscriptError(SourceError):
     """The file is not a transcript the importer can draft from. ``str()`` is ``file[:line]: what to do``."""
 
-    exit_code = 2
-
-    def __init__(self, path: str, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
-
-
-# -- 1. split ------------------------------------------------------------------------------------------
-
-_COMMAND = re.compile(r"^\s*(?:\S*[$%#]\s+)?(curl\s.*?)\s*$")  # optionally after a shell prompt
-_VERBOSE = re.compile(r"^(?:\*(?:\s|$)|[<>](?:\s|$)|[{}] \[|curl: \(\d+\) )")
-_FENCE = re.compile(r"^\s*(?:```|~~~)")
-_METER = re.compile(r"^\s*(?:% Total|Dload\s+Upload|\d+\s+[\d.]+[kMGT]?\s+\d+\s)")  # curl's progress meter
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Session:
-    """A curl command and the ``-v`` output pasted right after it."""
-
-    line: int  # 1-based line of the command in the transcript
-    command: str
-    argv: tuple[str, ...]
-    output: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Mention:
-    """A curl command with no output after it (a suggestion in the chat, not something that ran)."""
-
-    line: int
-    command: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Transcript:
-    sessions: tuple[Session, ...]
-    mentions: tuple[Mention, ...]
-    orphan_line: int | None = None  # first curl -v line that followed no command
-
-
-def _command_at(raw: str) -> tuple[str, tuple[str, ...]] | None:
-    """The curl command on this line, or None for prose that merely starts with "curl"."""
-    match = _COMMAND.match(raw)
-    if not match:
-        return None
-    text = match.group(1).rstrip("`").rstrip()
-    try:
-        argv = tuple(shlex.split(text))
-    except ValueError:
-        return None
-    if not any(a.startswith("-") or "://" in a for a in argv[1:]):
-        return None  # "curl failed to verify the legitimacy of the server ..." is curl's prose, not a command
-    return text, argv
-
-
-def split(text: str) -> Transcript:
-    """Commands and the output that belongs to each. Pure."""
-    lines = text.splitlines()
-    sessions: list[Session] = []
-    pending: list[tuple[int, str, tuple[str, ...]]] = []  # commands with no output yet
-    orphan: int | None = None
-    i = 0
-    while i < len(lines):
-        found = _command_at(lines[i])
-        if found is None:
-            if orphan is None and _VERBOSE.match(curlv.clean_line(lines[i])) and lines[i].startswith("* Connected"):
-                orphan = i + 1
-            i += 1
-            continue
-        text, argv = found
-        while text.endswith("\\") and i + 1 < len(lines):  # a command continued over several lines
-            i += 1
-            text = text[:-1].rstrip() + " " + lines[i].strip()
-            argv = tuple(shlex.split(text)) if _splits(text) else argv
-        start = i + 1
-        output, end = _output_after(lines, i + 1)
-        if output:
-            sessions.append(Session(line=start, command=text, argv=argv, output=output))
-            i = end
-        else:
-            pending.append((start, text, argv))
-            i += 1
-    ran = {s.command for s in sessions}
-    mentions: list[Mention] = []
-    for line, text, _ in pending:
-        if text not in ran and text not in {m.command for m in mentions}:
-            mentions.append(Mention(line=line, command=text))
-    return Transcript(sessions=tuple(sessions), mentions=tuple(mentions), orphan_line=orphan)
-
-
-def _splits(text: str) -> bool:
-    try:
-        shlex.split(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _output_after(lines: list[str], start: int) -> tuple[tuple[str, ...], int]:
-    """The curl -v lines from ``start`` on, up to the next command, fence or long stretch of prose."""
-    output: list[str] = []
-    end = start
-    gap = 0
-    for j in range(start, len(lines)):
-        line = curlv.clean_line(lines[j])
-        if _command_at(lines[j]) is not None or _FENCE.match(line):
-            break
-        if _VERBOSE.match(line):
-            output.append(line)
-            end, gap = j + 1, 0
-            if line.startswith("curl: ("):
-                break  # curl's last word
-        elif line.strip() and not _METER.match(line):
-            gap += 1
-            if gap > _MAX_GAP or not output:
-                break
-    return tuple(output), end
-
-
-# -- 2. observe -------------------------------------------------------------------------------------------
-
-_CONNECTED = re.compile(r"^(\S+) \(([^)]+)\) port (\d+)")
-_SAN_MATCH = re.compile(r"""matched cert's (?:"([^"]+)"|IP address)""")
-_TUNNEL = re.compile(r"^(?:\* Establish HTTP proxy tunnel to |> CONNECT )(\S+)")
-_SUBJECT_ALIASES = {"jurisdictionC": "jurisdictionCountryName", "jurisdictionCountry": "jurisdictionCountryName"}
-_UNTRUSTED = ("unable to get local issuer certificate", "self signed certificate", "self-signed certificate")
-_PROXY_OPTIONS = ("-x", "--proxy", "--preproxy")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Observation:
-    """What one session proves about the network (the ``curl -v`` facts, interpreted)."""
-
-    session: Session
-    verbose: curlv.CurlVerbose
-    name: str | None = None  # the name curl connected to ("mydomain"; the proxy's name behind -x)
-    ip: str | None = None
-    port: int | None = None
-    from_dns: bool = False  # the address came from the client's resolver, not --resolve/--connect-to/an IP
-    proxy: str | None = None  # "http" or "socks5" when the connection went to a proxy
-    tunnel: str | None = None  # "mydomain:443", what a proxy was asked for
-    hung: bool = False  # the request went out and nothing came back before the paste ended
-    exit_code: int | None = None
-
-    @property
-    def address(self) -> str | None:
-        if self.ip is None or self.port is None:
-            return None
-        return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
-
-    @property
-    def role(self) -> Role | None:
-        """The kind of host the handshake proves is at ``address``."""
-        v = self.verbose
-        if self.address is None:
-            return None
-        if self.proxy:
-            return "socks5" if self.proxy == "socks5" else "http-proxy"
-        if v.client_cert_requested:
-            return "glb"
-        if "IN Server hello" in v.handshake or v.response_status or v.tls_version:
-            return "backend"
-        if "OUT Client hello" in v.handshake and self.exit_code in (28, 35, 56, None):
-            return "reset"  # took the connection, read the ClientHello, never answered it
-        return None
-
-    @property
-    def reset_mode(self) -> str:
-        error = (self.verbose.error or "").lower()
-        if self.exit_code == 28 or self.hung:
-            return "silent"
-        return "rst" if "reset by peer" in error or "econnreset" in error else "fin"
-
-    @property
-    def cert_names(self) -> list[str]:
-        """DNS names the certificate must carry: every SAN curl matched, and the subject's CN."""
-        names: list[str] = []
-        for line in self.verbose.san:
-            match = _SAN_MATCH.search(line)
-            if match and match.group(1):
-                names.append(match.group(1))
-        cn = self.subject.get("CN")
-        if cn and not _is_ip(cn):
-            names.append(cn)
-        return list(dict.fromkeys(names))
-
-    @property
-    def cert_ips(self) -> list[str]:
-        hosts = [re.search(r'host "([^"]+)"', line) for line in self.verbose.san if "IP address" in line]
-        return [h.group(1) for h in hosts if h and _is_ip(h.group(1))]
-
-    @property
-    def subject(self) -> dict[str, str]:
-        return parse_subject(self.verbose.subject or "")[0]
-
-    @property
-    def untrusted(self) -> bool:
-        return any(p in (self.verbose.error or "") for p in _UNTRUSTED)
-
-    @property
-    def expired(self) -> bool:
-        return "certificate has expired" in (self.verbose.error or "")
-
-
-def parse_subject(text: str) -> tuple[dict[str, str], list[str]]:
-    """``"C=GB; L=London; CN=mydomain"`` -> ({lab subject fields}, [fields the lab cannot issue])."""
-    fields: dict[str, str] = {}
-    dropped: list[str] = []
-    for part in re.split(r";\s*|,\s*(?=[A-Za-z]+=)", text):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            continue
-        key = _SUBJECT_ALIASES.get(key, key)
-        if key in SUBJECT_KEYS:
-            fields[key] = value
-        else:
-            dropped.append(part.strip())
-    return fields, dropped
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def _option_value(argv: tuple[str, ...], *names: str) -> str | None:
-    for i, arg in enumerate(argv):
-        for name in names:
-            if arg == name and i + 1 < len(argv):
-                return argv[i + 1]
-            if name.startswith("--") and arg.startswith(name + "="):
-                return arg.split("=", 1)[1]
-            if not name.startswith("--") and arg.startswith(name) and len(arg) > len(name):
-                return arg[len(name) :]
-    return None
-
-
-def observe(session: Session) -> Observation:
-    """Interpret one session. Pure."""
-    v = curlv.parse("\n".join(session.output))
-    name = ip = None
-    port = None
-    if v.connected:
-        match = _CONNECTED.match(v.connected[-1])
-        if match:
-            name, ip, port = match.group(1), match.group(2).strip("[]"), int(match.group(3))
-    elif v.trying:
-        host, _, port_text = v.trying[-1].rpartition(":")
-        if port_text.isdigit():
-            ip, port = host.strip("[]"), int(port_text)
-    proxy_url = _option_value(session.argv, *_PROXY_OPTIONS)
-    uses_env_proxy = any(line.startswith("* Uses proxy env variable") for line in session.output)
-    proxy = None
-    if proxy_url or uses_env_proxy:
-        proxy = "socks5" if (proxy_url or "").startswith("socks") else "http"
-    pinned_names = {entry.split(":")[0] for entry in v.pinned}
-    connect_to = _option_value(session.argv, "--connect-to") is not None
-    from_dns = bool(name) and not _is_ip(name or "") and name not in pinned_names and not connect_to
-    tunnels = [m.group(1) for m in map(_TUNNEL.match, session.output) if m]
-    requested = bool(v.request_lines) or any("Request completely sent off" in line for line in session.output)
-    ended = v.error is not None or v.response_status is not None
-    exit_code = v.error_code
-    if exit_code is None and v.error is not None:
-        exit_code = 2  # "curl: option --x: is unknown" and other usage errors
-    if exit_code is None and v.response_status is not None:
-        exit_code = 0
-    return Observation(
-        session=session,
-        verbose=v,
-        name=name,
-        ip=ip,
-        port=port,
-        from_dns=from_dns and proxy is None,
-        proxy=proxy,
-        tunnel=tunnels[0] if tunnels else None,
-        hung=requested and not ended,
-        exit_code=exit_code,
-    )
-
-
-# -- 3. draft --------------------------------------------------------------------------------------------
 
 # Version-neutral pieces of curl's error lines: curl 8 + LibreSSL and curl 7.88 + OpenSSL word them differently.
 _PORTABLE_ERRORS = (
@@ -350,24 +38,27 @@ _PORTABLE_ERRORS = (
     "is unknown",
 )
 
-_HINTS = {
-    60: "curl's own certificate check decided (the client hop): read the SSL: line for the name or chain it refused.",
-    35: "The TLS handshake never finished: the host at {address} closed the connection without a ServerHello.",
-    28: "The request went out and no answer came: the server held the connection (a load balancer that drops a "
-    "connection it rejected - here, most likely for a missing client certificate - looks exactly like this).",
-    56: "The connection broke after the handshake: read the TLS alert curl printed (a missing or refused client "
-    "certificate ends this way in TLS 1.3).",
-    7: "Nothing listened at the address curl tried.",
-    6: "curl could not resolve the name: the client's DNS has no answer.",
-    2: "curl itself refused the command line before any network traffic.",
-    0: "curl got an answer from {reached}.",
+_HINTS: dict[int, str] = {
+    CurlExit.PEER_FAILED_VERIFICATION: "curl's own certificate check decided (the client hop): read the SSL: "
+    "line for the name or chain it refused.",
+    CurlExit.SSL_CONNECT_ERROR: "The TLS handshake never finished: the host at {address} closed the connection "
+    "without a ServerHello.",
+    CurlExit.OPERATION_TIMEDOUT: "The request went out and no answer came: the server held the connection (a "
+    "load balancer that drops a connection it rejected - here, most likely for a missing client certificate - "
+    "looks exactly like this).",
+    CurlExit.RECV_ERROR: "The connection broke after the handshake: read the TLS alert curl printed (a missing "
+    "or refused client certificate ends this way in TLS 1.3).",
+    CurlExit.COULDNT_CONNECT: "Nothing listened at the address curl tried.",
+    CurlExit.COULDNT_RESOLVE_HOST: "curl could not resolve the name: the client's DNS has no answer.",
+    CurlExit.FAILED_INIT: "curl itself refused the command line before any network traffic.",
+    CurlExit.OK: "curl got an answer from {reached}.",
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DraftHost:
     name: str
-    kind: Role
+    kind: HostKind
     address: str
     settings: tuple[tuple[str, str], ...]  # (key, TOML value) in order
     notes: tuple[str, ...] = ()
@@ -502,21 +193,28 @@ def _hosts(observations: list[Observation]) -> tuple[list[DraftHost], dict[str, 
     return hosts, host_at
 
 
-def _host(name: str, kind: Role, address: str, seen: list[Observation], notes: list[str]) -> DraftHost:
+def _host(name: str, kind: HostKind, address: str, seen: list[Observation], notes: list[str]) -> DraftHost:
     settings: list[tuple[str, str]] = []
     if kind == "reset":
         mode = seen[0].reset_mode
         notes.append("accepted TCP, read the ClientHello and closed without a ServerHello")
         settings.append(("mode", _toml(mode)))
-        return DraftHost(name=name, kind=kind, address=address, settings=tuple(settings), notes=tuple(notes))
-    if kind in ("http-proxy", "socks5"):
+    elif kind in ("http-proxy", "socks5"):
         tunnels = sorted({o.tunnel for o in seen if o.tunnel})
         notes.append(
             'the transcript cannot show what this proxy\'s own DNS answers: fill in dns = { name = "address" }'
             + (f" for {', '.join(tunnels)}" if tunnels else "")
         )
         settings.append(("dns", "{}"))
-        return DraftHost(name=name, kind=kind, address=address, settings=tuple(settings), notes=tuple(notes))
+    else:
+        versions = _tls_server(seen, settings, notes)
+        if kind == "glb":
+            _glb(seen, versions, settings, notes)
+    return DraftHost(name=name, kind=kind, address=address, settings=tuple(settings), notes=tuple(notes))
+
+
+def _tls_server(seen: list[Observation], settings: list[tuple[str, str]], notes: list[str]) -> list[str]:
+    """The certificate a TLS host showed, as ``cert.*`` settings; returns the TLS versions it spoke."""
     with_cert = [o for o in seen if o.verbose.subject]
     names = list(dict.fromkeys(n for o in seen for n in o.cert_names))
     ips = list(dict.fromkeys(i for o in seen for i in o.cert_ips))
@@ -543,30 +241,35 @@ def _host(name: str, kind: Role, address: str, seen: list[Observation], notes: l
         notes.append("curl could not verify the chain: issued by a CA the client does not trust")
     if any(o.expired for o in seen):
         settings.append(("cert.expired", "true"))
-    if kind == "glb":
-        notes.append('sent "Request CERT (13)": it asks every client for a certificate (mutual TLS)')
-        settings.append(("mtls", '{ mode = "REJECT_INVALID", trust_anchors = ["client-ca"] }'))
-        capped = not any(_option_value(o.session.argv, "--tls-max") or "--tlsv1.2" in o.session.argv for o in seen)
-        if versions == ["TLSv1.2"] and capped:
-            settings.append(("tls", '{ min = "1.2", max = "1.2" }'))
-        if any(o.hung for o in seen):
-            notes.append("a request to it got no answer at all: it drops a rejected connection without an alert")
-            settings.append(("failure_style", _toml("silent")))
-    return DraftHost(name=name, kind=kind, address=address, settings=tuple(settings), notes=tuple(notes))
+    return versions
+
+
+def _glb(seen: list[Observation], versions: list[str], settings: list[tuple[str, str]], notes: list[str]) -> None:
+    """What makes the host a load balancer: mutual TLS, a TLS version cap, a silent failure style."""
+    notes.append('sent "Request CERT (13)": it asks every client for a certificate (mutual TLS)')
+    settings.append(("mtls", '{ mode = "REJECT_INVALID", trust_anchors = ["client-ca"] }'))
+    capped = not any(o.options.uses("tls-max") or o.options.uses("tlsv1.2") for o in seen)
+    if versions == ["TLSv1.2"] and capped:
+        settings.append(("tls", '{ min = "1.2", max = "1.2" }'))
+    if any(o.hung for o in seen):
+        notes.append("a request to it got no answer at all: it drops a rejected connection without an alert")
+        settings.append(("failure_style", _toml("silent")))
+
+
+_LAB_FILES = (("cert", "certs/client.crt"), ("key", "certs/client.key"))
 
 
 def _lab_command(obs: Observation) -> tuple[str, list[str]]:
     """The customer's command, changed only where the lab needs it (a time limit, the lab's client cert)."""
-    argv = list(obs.session.argv)
+    options = obs.options
     changes: list[str] = []
-    for option, lab_file in (("--cert", "certs/client.crt"), ("--key", "certs/client.key"), ("-E", "certs/client.crt")):
-        if option in argv[:-1]:
-            at = argv.index(option) + 1
-            if argv[at] != lab_file:
-                changes.append(f"{option} {argv[at]} -> {lab_file} (the lab's client certificate)")
-                argv[at] = lab_file
-    limited = any(a in ("-m", "--max-time") or a.startswith("--max-time=") for a in argv)
-    if obs.hung and not limited:
+    for name, lab_file in _LAB_FILES:
+        moved = [g for g in options.given if g.name == name and g.value is not None and g.value != lab_file]
+        changes += [f"{g.spelling} {g.value} -> {lab_file} (the lab's client certificate)" for g in moved]
+        if moved:
+            options = parse_command(options.with_value(name, lab_file), lenient=True)
+    argv = list(options.argv)
+    if obs.hung and not options.uses("max-time"):
         argv[1:1] = ["-m", str(HANG_LIMIT)]
         changes.append(f"-m {HANG_LIMIT} added: in the transcript this request never got an answer")
     if not changes:
@@ -574,9 +277,9 @@ def _lab_command(obs: Observation) -> tuple[str, list[str]]:
     return shlex.join(argv), changes
 
 
-def _step(obs: Observation, host_at: dict[str, str]) -> DraftStep:
+def _seen(obs: Observation, changes: list[str]) -> list[str]:
+    """The transcript's evidence for a step, quoted in the draft's comments."""
     v = obs.verbose
-    run, changes = _lab_command(obs)
     seen: list[str] = []
     if obs.address:
         how = "from DNS" if obs.from_dns else "via a proxy" if obs.proxy else "pinned or literal"
@@ -600,79 +303,45 @@ def _step(obs: Observation, host_at: dict[str, str]) -> DraftStep:
         seen.append(f"outcome: {v.response_status}")
     else:
         seen.append("outcome: not in the transcript (the paste ends here)")
-    seen += [f"changed for the lab: {c}" for c in changes]
+    return seen + [f"changed for the lab: {c}" for c in changes]
 
+
+def _expect(obs: Observation, exit_code: int | None, answered: str | None) -> list[tuple[str, str]]:
+    """``[steps.expect]``: the outcome the customer saw, in words that hold for curl 7 and curl 8."""
     expect: list[tuple[str, str]] = []
-    exit_code = 28 if obs.hung else obs.exit_code
-    answered = host_at.get(obs.address or "") if exit_code == 0 and not obs.proxy else None
     if exit_code is not None:
-        expect.append(("exit", str(exit_code)))
-        if exit_code != 0:
+        expect.append(("exit", str(int(exit_code))))
+        if exit_code != CurlExit.OK:
             expect.append(("reached", _toml("none")))
         elif answered:
             expect.append(("reached", _toml(answered)))
     if obs.tunnel:
         expect.append(("tunnel", _toml(obs.tunnel)))
-    portable = next((p for p in _PORTABLE_ERRORS if p in (v.error or "")), None)
+    portable = next((p for p in _PORTABLE_ERRORS if p in (obs.verbose.error or "")), None)
     if portable and not obs.hung:
         expect.append(("error", _toml(portable)))
+    return expect
+
+
+def _step(obs: Observation, host_at: dict[str, str]) -> DraftStep:
+    run, changes = _lab_command(obs)
+    exit_code = CurlExit.OPERATION_TIMEDOUT if obs.hung else obs.exit_code
+    answered = host_at.get(obs.address or "") if exit_code == CurlExit.OK and not obs.proxy else None
     outcome = f"exit {exit_code}" if exit_code is not None else "an outcome the transcript does not show"
     where = f" at {obs.address}" if obs.address else ""
     if obs.hung:
-        outcome = f"no answer (the lab stops it after {HANG_LIMIT} s: exit 28)"
+        outcome = f"no answer (the lab stops it after {HANG_LIMIT} s: exit {int(CurlExit.OPERATION_TIMEDOUT)})"
     say = f"Transcript line {obs.session.line}: the customer's command; it ended with {outcome}{where}."
     hint = _HINTS.get(exit_code if exit_code is not None else -1, "")
     lesson = (
         hint.format(address=obs.address or "the address", reached=answered or "a host")
         + " TODO: name the hop that decided and the fix."
     ).strip()
-    return DraftStep(line=obs.session.line, run=run, say=say, lesson=lesson, seen=tuple(seen), expect=tuple(expect))
-
-
-def import_transcript(text: str, source: str) -> Draft:
-    """``lab import``: transcript text in, draft out. ``source`` is the file name for messages."""
-    if "\x00" in text:
-        raise TranscriptError(
-            source, None, "this is a binary file, not a transcript: paste curl -v output into a .txt file"
-        )
-    return draft(split(text), source)
-
-
-# -- the shell: the one function here that touches files ---------------------------------------------------
-
-
-def write_draft(transcript: str, output: str | None) -> int:
-    """``lab import TRANSCRIPT [-o FILE]``: read, draft, check the draft loads, then print or write it."""
-    source = Path(transcript)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise TranscriptError(transcript, None, f"cannot read: {exc.strerror}") from None
-    drafted = import_transcript(data.decode("utf-8", "replace"), transcript)
-    text = drafted.render()
-    target = Path(output) if output else None
-    if target is not None and target.exists():
-        raise TranscriptError(str(target), None, "already exists; choose another -o FILE or remove it first")
-    if target is not None and target.suffix != ".toml":
-        raise TranscriptError(str(target), None, "the draft is a scenario: give -o a .toml file name")
-    with tempfile.TemporaryDirectory(prefix="lab-import-") as tmp:
-        check = Path(tmp) / (target.name if target else "draft.toml")
-        check.write_text(text, encoding="utf-8")
-        loaded = scenarios.load(check)  # a draft that does not load is a bug here, reported like any scenario error
-    summary = (
-        f"{_count(len(loaded.hosts), 'host')}, {_count(len(loaded.steps), 'step')} from "
-        f"{_count(len(drafted.steps), 'curl command')} with output"
-        + (f" ({len(drafted.mentions)} mentioned without output, left as comments)" if drafted.mentions else "")
+    return DraftStep(
+        line=obs.session.line,
+        run=run,
+        say=say,
+        lesson=lesson,
+        seen=tuple(_seen(obs, changes)),
+        expect=tuple(_expect(obs, exit_code, answered)),
     )
-    if target is None:
-        sys.stdout.write(text)
-        print(f"lab: drafted {summary}; save it with -o FILE.toml", file=sys.stderr)
-        return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    print(f"wrote {target}: {summary}; review it, then: lab run {target}", file=sys.stderr)
-    return 0
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
