@@ -138,6 +138,22 @@ def test_proxy_authentication(header: str | None, why: str | None) -> None:
     assert check_auth(None, header) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (_basic("alice", "pa:ss"), "Basic alice:***"),  # only the first colon splits user from password
+        ("Basic !!!", "Basic (undecodable)"),
+        ("Basic " + base64.b64encode(b"\xff:x").decode(), "Basic (undecodable)"),  # not UTF-8
+        ("Bearer abc", "Bearer (undecodable)"),
+    ],
+)
+def test_shown_proxy_authorization(value: str, shown: str) -> None:
+    head = b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\nProxy-Authorization: " + value.encode()
+    request = read(head + b"\r\n\r\n")
+    assert isinstance(request, ProxyRequest)
+    assert shown_headers(request) == {"Host": "mydomain:443", "Proxy-Authorization": shown}
+
+
 def test_timeline_shows_host_and_proxy_headers_never_the_password() -> None:
     head = (
         b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\nUser-Agent: curl\r\n"

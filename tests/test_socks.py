@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from lab.model.events import TunnelRefused
 from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
 from tests.test_proxy import CERT, exchange, kinds, nothing_connected, outside_listener, settled
@@ -87,8 +88,6 @@ async def test_outside_destinations_are_refused_and_nothing_is_sent(lab: LabFact
     [
         (b"GET http://mydomain/ HTTP/1.1\r\nHost: mydomain\r\n\r\n", 1),  # HTTP at the SOCKS port
         (b"\x04\x01\x01\xbb\x0a\x01\x01\x01\x00", 1),  # SOCKS4
-        (b"\x05\x01\x00\x05\x01\x00\x07" + bytes(6), 1),  # unknown address type
-        (b"\x05\x01\x00\x05\x03\x00\x01" + bytes(6), 1),  # UDP ASSOCIATE
         (b"\x05\x01", 0),  # a greeting cut short, then the client leaves
         (b"\x05\x01\x00\x05\x01\x00\x03\x08mydo", 0),  # a request cut short
     ],
@@ -99,6 +98,31 @@ async def test_garbage_gets_one_event_and_the_proxy_keeps_serving(lab: LabFactor
         await settled(runner)
         socks = kinds(runner.world.timeline.since(0), "socks")
         assert socks == ["listening", "accepted", *["error"] * errors, "closed"]
+        await still_serving(runner)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "code", "why"),
+    [
+        (b"\x05\x02\x00\x01\x0a\x01\x01\x01\x01\xbb", 0x07, "BIND is not supported"),
+        (b"\x05\x03\x00\x01" + bytes(6), 0x07, "UDP ASSOCIATE is not supported"),
+        (b"\x05\x01\x00\x07" + bytes(6), 0x08, "unknown address type 0x07"),
+    ],
+)
+async def test_unsupported_requests_get_their_reply_code(
+    lab: LabFactory, request_bytes: bytes, code: int, why: str
+) -> None:
+    """A raw client asks for what curl never does; RFC 1928's reply comes back, one event says why."""
+    async with lab("seed") as runner:
+        answer = await exchange(b"\x05\x01\x00" + request_bytes, SOCKS)
+        assert answer == b"\x05\x00" + bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0])
+        await settled(runner)
+        events = [e for e in runner.world.timeline.since(0) if e.host == "socks"]
+        assert [e.kind for e in events] == ["listening", "accepted", "tunnel-refused", "closed"]
+        refused = events[2]
+        assert isinstance(refused, TunnelRefused)
+        assert refused.status == code
+        assert why in refused.reason
         await still_serving(runner)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lab.protocols.socks5 import (
+    ADDRESS_TYPE_NOT_SUPPORTED,
+    COMMAND_NOT_SUPPORTED,
     HOST_UNREACHABLE,
     SUCCEEDED,
     ConnectRequest,
@@ -63,6 +65,28 @@ def test_refused_request_closes() -> None:
 
 
 @pytest.mark.parametrize(
+    ("request_bytes", "code", "why"),
+    [
+        (b"\x05\x02\x00\x01" + bytes(6), COMMAND_NOT_SUPPORTED, "BIND is not supported"),
+        (b"\x05\x03\x00\x03\x08mydomain" + PORT_443, COMMAND_NOT_SUPPORTED, "UDP ASSOCIATE is not supported"),
+        (b"\x05\x09\x00\x04" + bytes(18), COMMAND_NOT_SUPPORTED, "command 0x09 is not supported"),
+        (b"\x05\x02\x00\x07", COMMAND_NOT_SUPPORTED, "BIND is not supported"),  # the command decides first
+        (b"\x05\x01\x00\x09", ADDRESS_TYPE_NOT_SUPPORTED, "unknown address type 0x09"),
+    ],
+)
+def test_requests_this_server_does_not_serve_get_rfc_1928_replies(request_bytes: bytes, code: int, why: str) -> None:
+    """RFC 1928 section 6: X'07' command not supported, X'08' address type not supported; then close."""
+    server = Socks5Server()
+    server.receive_data(GREET_NO_AUTH)
+    *pieces, last = [request_bytes[i : i + 1] for i in range(len(request_bytes))]
+    assert [server.receive_data(p) for p in pieces] == [(b"", None)] * len(pieces)  # no answer to half a request
+    assert server.receive_data(last) == (bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0]), None)
+    assert server.closed
+    assert server.refusal_code == code
+    assert why in (server.refusal or "")
+
+
+@pytest.mark.parametrize(
     ("auth", "expected_reply", "user", "closed"),
     [
         (b"\x01\x05alice\x06s3cret", b"\x01\x00", "alice", False),
@@ -103,8 +127,6 @@ def test_no_acceptable_method(credentials: tuple[str, str] | None, greeting: byt
         (b"\x04\x01\x01\xbb\x7f\x00\x00\x01\x00", "first byte is 0x04"),  # SOCKS4
         (b"\x16\x03\x01\x00\xff", "first byte is 0x16"),  # TLS straight at the SOCKS port
         (GREET_NO_AUTH + b"\x04\x01\x00\x01", "bad request version 0x04"),
-        (GREET_NO_AUTH + b"\x05\x02\x00\x01" + bytes(6), "only CONNECT"),  # BIND
-        (GREET_NO_AUTH + b"\x05\x01\x00\x09" + bytes(6), "unknown address type 0x09"),
         (GREET_NO_AUTH + b"\x05\x01\x00\x03\x00" + PORT_443, "domain name is empty"),
         (GREET_NO_AUTH + b"\x05\x01\x00\x03\x02\xff\xfe" + PORT_443, "not ASCII"),
     ],

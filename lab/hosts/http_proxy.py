@@ -23,7 +23,6 @@ does a DNS lookup and can only connect to a lab host's address and port.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import shutil
 import socket
@@ -36,7 +35,8 @@ import trio
 from lab.hosts.proxydns import ProxyRefusal, resolve
 from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
-from lab.model.scenario import Host, format_address
+from lab.model.scenario import Host
+from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 from lab.runtime.relay import relay, watch_client_hello
 from lab.runtime.world import Connection, World
@@ -51,18 +51,29 @@ def split_target(request: ProxyRequest) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 80
 
 
+def basic_credentials(header: str) -> tuple[str, str, str]:
+    """``"Basic YWxpY2U6czNjcmV0"`` -> ("Basic", "alice", "s3cret"); ValueError when the token is not the base64
+    of UTF-8 ``user:password`` (RFC 7617). The scheme is returned as sent, unchecked."""
+    scheme, _, token = header.partition(" ")
+    try:
+        user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        raise ValueError("not valid base64 of user:password") from exc
+    return scheme, user, password
+
+
 def check_auth(expected: tuple[str, str] | None, header: str | None) -> str | None:
     """Why ``Proxy-Authorization`` does not let the client in (``None`` when it does). Pure."""
     if expected is None:
         return None
     if not header:
         return "this proxy needs a user and password (curl: --proxy-user USER:PASSWORD) and none was sent"
-    scheme, _, token = header.partition(" ")
+    scheme = header.partition(" ")[0]
     if scheme.lower() != "basic":
         return f"this proxy accepts Basic authentication only, not {scheme!r}"
     try:
-        user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        _, user, password = basic_credentials(header)
+    except ValueError:
         return "Proxy-Authorization is not valid base64 of user:password"
     if (user, password) != expected:
         return f"wrong user or password for user {user!r}"
@@ -74,12 +85,11 @@ def shown_headers(request: ProxyRequest) -> dict[str, str]:
     shown: dict[str, str] = {}
     for name, value in request.headers:
         if name.lower() == "proxy-authorization":
-            scheme, _, token = value.partition(" ")
             try:
-                user = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")[0]
+                scheme, user, _ = basic_credentials(value)
                 value = f"{scheme} {user}:***"
-            except (binascii.Error, UnicodeDecodeError):
-                value = f"{scheme} (undecodable)"
+            except ValueError:
+                value = f"{value.partition(' ')[0]} (undecodable)"
             shown[name] = value
         elif name.lower() == "host" or name.lower().startswith("proxy-"):
             shown[name] = value

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from lab.model.events import Resolved
 from lab.model.hostsettings import ProxySettings
-from lab.model.scenario import Scenario, format_address
+from lab.model.scenario import Scenario
+from lab.protocols.netaddr import format_address
 
 
 class ProxyRefusal(Exception):

@@ -2,8 +2,8 @@
 
 ``socks5://`` makes curl resolve the name itself and send an IP; ``socks5h://`` sends the name, and
 this proxy resolves it with *its own* table. The difference is the lesson, so both are reported.
-The protocol is :class:`lab.socks5proto.Socks5Server` (sans-io); this module is the trio shell around it:
-read, feed, send back, resolve (:func:`lab.proxydns.resolve`), connect upstream, relay.
+The protocol is :class:`lab.protocols.socks5.Socks5Server` (sans-io); this module is the trio shell around
+it: read, feed, send back, resolve (:func:`lab.hosts.proxydns.resolve`), connect upstream, relay.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import trio
 from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
 from lab.model.events import PeerError, TunnelOpened, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
-from lab.model.scenario import Host, format_address
+from lab.model.scenario import Host
+from lab.protocols.netaddr import format_address
 from lab.protocols.socks5 import (
     CONNECTION_REFUSED,
     GENERAL_FAILURE,
@@ -56,8 +57,10 @@ async def _negotiate(conn: Connection, proto: Socks5Server) -> ConnectRequest | 
             await conn.stream.send_all(out)
         if request is not None:
             return request
-        if proto.closed:
-            conn.emit(TunnelRefused(summary=f"SOCKS5 refused: {proto.refusal}", reason=proto.refusal or ""))
+        if proto.closed:  # refused: a reply (if the protocol has one for it) is already sent
+            code, why = proto.refusal_code, proto.refusal or ""
+            summary = f"SOCKS5 refused: {why}" if code is None else f"SOCKS5 reply {code}: {why}"
+            conn.emit(TunnelRefused(summary=summary, status=code, reason=why))
             return None
 
 

@@ -26,6 +26,7 @@ from lab.model.fields import Problems, Source, Table, canonical_ip, describe, ip
 from lab.model.hostsettings import HOST_KINDS, HostSettings
 from lab.model.tomlines import LineIndex
 from lab.paths import SCENARIO_DIR, TOPOLOGY_DIR
+from lab.protocols.netaddr import format_address as format_address  # Host.address; re-exported for callers
 
 TRUST_STORES = ("lab-root", "empty")
 
@@ -90,11 +91,6 @@ class Scenario:
             if host.ip == ip and (port is None or host.port == port):
                 return host
         return None
-
-
-def format_address(ip: str, port: int) -> str:
-    """``88.88.88.88:443`` or ``[::1]:443``."""
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def parse_address(text: str) -> tuple[str, int]:

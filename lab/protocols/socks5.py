@@ -2,7 +2,10 @@
 
 Feed bytes with :meth:`Socks5Server.receive_data`; it returns the bytes to send back and, once the client
 has asked for a destination, a :class:`ConnectRequest`. After :meth:`reply` the connection is a plain
-tunnel. Malformed input raises :class:`Socks5Error` with what was wrong; the server answers nothing more.
+tunnel. A well-formed request this server does not serve gets RFC 1928's answer and the server closes
+(:attr:`Socks5Server.refusal` says why, :attr:`Socks5Server.refusal_code` is the reply code): BIND, UDP
+ASSOCIATE or an unknown command -> 0x07, an unknown address type -> 0x08. Malformed input raises
+:class:`Socks5Error` with what was wrong; the server answers nothing more.
 No maintained sans-io SOCKS5 library exists for trio, so this small state machine lives here.
 """
 
@@ -13,9 +16,12 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import NoReturn
 
+from lab.protocols.netaddr import format_address
+
 VERSION = 5
 NO_AUTH, USER_PASSWORD, NO_ACCEPTABLE = 0x00, 0x02, 0xFF
 CMD_CONNECT = 0x01
+COMMANDS = {0x01: "CONNECT", 0x02: "BIND", 0x03: "UDP ASSOCIATE"}
 ATYP_IPV4, ATYP_DOMAIN, ATYP_IPV6 = 0x01, 0x03, 0x04
 
 # Reply codes (RFC 1928 section 6)
@@ -30,6 +36,15 @@ ADDRESS_TYPE_NOT_SUPPORTED = 0x08
 
 class Socks5Error(Exception):
     """The peer did not speak SOCKS5 (or broke its rules)."""
+
+
+class _Unsupported(Exception):
+    """A well-formed request this server does not serve: answer with ``code``, then close."""
+
+    def __init__(self, code: int, why: str) -> None:
+        super().__init__(why)
+        self.code = code
+        self.why = why
 
 
 class _State(Enum):
@@ -49,7 +64,7 @@ class ConnectRequest:
 
     @property
     def target(self) -> str:
-        return f"[{self.host}]:{self.port}" if self.address_type == "ipv6" else f"{self.host}:{self.port}"
+        return format_address(self.host, self.port)
 
 
 class Socks5Server:
@@ -59,6 +74,7 @@ class Socks5Server:
         self._buffer = bytearray()
         self.user: str | None = None
         self.refusal: str | None = None  # why the server closed, once :attr:`closed`
+        self.refusal_code: int | None = None  # the reply code it answered with, if it sent one
 
     @property
     def tunnel(self) -> bool:
@@ -107,7 +123,13 @@ class Socks5Server:
                 self.user = user
                 self.state = _State.REQUEST
             elif self.state is _State.REQUEST:
-                request = self._parse_request()
+                try:
+                    request = self._parse_request()
+                except _Unsupported as exc:
+                    self.state = _State.WAIT_REPLY
+                    out += self.reply(exc.code)
+                    self.refusal, self.refusal_code = exc.why, exc.code
+                    return bytes(out), None
                 if request is None:
                     break
                 self.state = _State.WAIT_REPLY
@@ -151,39 +173,50 @@ class Socks5Server:
         return user, password
 
     def _parse_request(self) -> ConnectRequest | None:
+        """A whole request from the buffer, None until there is one; raises :class:`_Unsupported` for a
+        request this server answers with a refusal (the reply comes once the request is whole, so the
+        client is not reset mid-send)."""
         buf = self._buffer
         if len(buf) < 4:
             return None
         if buf[0] != VERSION:
             self._fail(f"bad request version {buf[0]:#04x}")
-        if buf[1] != CMD_CONNECT:
-            self._fail(f"only CONNECT (0x01) is supported, got command {buf[1]:#04x}")
-        atyp = buf[3]
+        command = COMMANDS.get(buf[1], f"command {buf[1]:#04x}")
+        if buf[3] not in (ATYP_IPV4, ATYP_DOMAIN, ATYP_IPV6):  # its length is unknown: answer at once
+            if buf[1] != CMD_CONNECT:
+                raise _Unsupported(COMMAND_NOT_SUPPORTED, f"{command} is not supported: this proxy only CONNECTs")
+            raise _Unsupported(ADDRESS_TYPE_NOT_SUPPORTED, f"unknown address type {buf[3]:#04x}")
+        address = self._parse_address(buf[3])
+        if address is None:
+            return None
+        host, kind, end = address
+        port = int.from_bytes(buf[end : end + 2], "big")
+        del buf[: end + 2]
+        if command != "CONNECT":
+            raise _Unsupported(COMMAND_NOT_SUPPORTED, f"{command} is not supported: this proxy only CONNECTs")
+        return ConnectRequest(host=host, port=port, address_type=kind)
+
+    def _parse_address(self, atyp: int) -> tuple[str, str, int] | None:
+        """(host, address type, where the port starts) once the address and port are in the buffer."""
+        buf = self._buffer
         if atyp == ATYP_IPV4:
             end = 4 + 4
             if len(buf) < end + 2:
                 return None
-            host, kind = str(ipaddress.IPv4Address(bytes(buf[4:end]))), "ipv4"
-        elif atyp == ATYP_IPV6:
+            return str(ipaddress.IPv4Address(bytes(buf[4:end]))), "ipv4", end
+        if atyp == ATYP_IPV6:
             end = 4 + 16
             if len(buf) < end + 2:
                 return None
-            host, kind = str(ipaddress.IPv6Address(bytes(buf[4:end]))), "ipv6"
-        elif atyp == ATYP_DOMAIN:
-            if len(buf) < 5:
-                return None
-            if buf[4] == 0:
-                self._fail("the domain name is empty")
-            end = 5 + buf[4]
-            if len(buf) < end + 2:
-                return None
-            try:
-                host = bytes(buf[5:end]).decode("ascii")
-            except UnicodeDecodeError:
-                self._fail("the domain name is not ASCII")
-            kind = "domain"
-        else:
-            self._fail(f"unknown address type {atyp:#04x}")
-        port = int.from_bytes(buf[end : end + 2], "big")
-        del buf[: end + 2]
-        return ConnectRequest(host=host, port=port, address_type=kind)
+            return str(ipaddress.IPv6Address(bytes(buf[4:end]))), "ipv6", end
+        if len(buf) < 5:
+            return None
+        if buf[4] == 0:
+            self._fail("the domain name is empty")
+        end = 5 + buf[4]
+        if len(buf) < end + 2:
+            return None
+        try:
+            return bytes(buf[5:end]).decode("ascii"), "domain", end
+        except UnicodeDecodeError:
+            self._fail("the domain name is not ASCII")

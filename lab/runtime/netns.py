@@ -49,10 +49,6 @@ def _fail(what: str) -> NamespaceUnavailable:
     return NamespaceUnavailable(f"{what} failed ({os.strerror(err)}): {ALTERNATIVE}")
 
 
-def inside() -> bool:
-    return _entered
-
-
 def enter() -> None:
     """Move this process into a new network and mount namespace (idempotent)."""
     global _entered
