@@ -5,6 +5,10 @@ Theory of operation: everything is generated at run time with ``cryptography`` a
 spec changes, when it would expire within a week, or when its issuer was made again. So nothing expires
 by accident, and the only expired certificate is the one that is meant to be (``expired-client``).
 
+Why ``cryptography`` and not trustme (which the tests use for throwaway PKIs): the lessons need
+certificates trustme cannot express - the seed's EV subject (jurisdictionCountryName, businessCategory,
+serialNumber), a client certificate whose EKU lacks clientAuth, and one that expired on purpose.
+
 Fixed paths that docs and commands use::
 
     certs/lab-root-ca.crt         the client's trust store (the public CA stand-in)
