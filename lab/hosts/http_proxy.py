@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import trio
 
-from lab.hosts.proxydns import ProxyRefusal, resolve
+from lab.hosts.proxydns import ProxyRefusal, Resolution, resolve
 from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
-from lab.model.scenario import Host
+from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 from lab.runtime.relay import relay, watch_client_hello
@@ -96,6 +96,75 @@ def shown_headers(request: ProxyRequest) -> dict[str, str]:
     return shown
 
 
+class _Refused(Exception):
+    """The plugin answers this status (and reason) and the request goes nowhere; the event is already out."""
+
+    def __init__(self, status: int, reason: str, why: str) -> None:
+        super().__init__(why)
+        self.status, self.reason, self.why = status, reason, why
+
+
+def _refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
+    conn.emit(TunnelRefused(summary=f"{status} {reason}: {why}", status=status, reason=why))
+    raise _Refused(status, reason, why)
+
+
+def _route_first(conn: Connection, settings: ProxySettings, scenario: Scenario) -> tuple[tuple[str, int], Resolution]:
+    """The first request of a client connection: report it as received, check proxy authentication, and
+    resolve its target through the proxy's own DNS table. Returns ((name, port) asked for, where to go)."""
+    asked: ProxyRequest = conn.notes["proxy_request"]
+    name, port = split_target(asked)
+    headers = shown_headers(asked)
+    listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
+    conn.emit(
+        TunnelRequested(
+            summary=f"{asked.line} ({listed})",
+            method=asked.method,
+            target=asked.target if asked.method == "CONNECT" else format_address(name, port),
+            line=asked.line,
+            headers=headers,
+        )
+    )
+    denied = check_auth(settings.auth, asked.header("Proxy-Authorization"))
+    if denied:
+        _refuse(conn, 407, "Proxy Authentication Required", denied)
+    try:
+        found = resolve(name, port, settings, scenario)
+    except ProxyRefusal as exc:
+        _refuse(conn, exc.status, exc.reason, str(exc))
+    conn.emit(found.event())
+    upstream = format_address(found.address, found.port)
+    conn.emit(
+        TunnelOpened(
+            summary=f"connecting to {upstream} ({found.upstream})", upstream=upstream, upstream_host=found.upstream
+        )
+    )
+    return (name.lower(), port), found
+
+
+def _same_upstream(conn: Connection | None, request: Any, upstream: tuple[str, int] | None) -> bool:
+    """A later request on a kept-alive connection (plain http:// only; CONNECT is a tunnel), reported.
+
+    proxy.py sends it to the upstream it already has, whatever host it names. Same host: fine. Another
+    host: False, and the plugin closes without answering - curl then retries on a fresh connection, which
+    is routed through the DNS table like any other.
+    """
+    method = bytes(request.method or b"").decode("latin-1")
+    name = bytes(request.host or b"").decode("latin-1")
+    port = int(request.port or 80)
+    line = f"{method} http://{name}:{port}{bytes(request.path or b'/').decode('latin-1')}"
+    if (name.lower(), port) == upstream:
+        if conn is not None:
+            conn.emit(RequestReceived(summary=f"{line} (kept-alive connection, same upstream)", line=line))
+        return True
+    if conn is not None:
+        first_name, first_port = upstream or ("?", 0)
+        why = f"this connection already forwards to {first_name}:{first_port}"
+        summary = f"{line}: {why}; closing it without an answer, so the client reconnects"
+        conn.emit(TunnelRefused(summary=summary, reason=why, line=line))
+    return False
+
+
 def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Connection]) -> type[Any]:
     """A plugin class bound to this host (proxy.py makes one instance per client connection, in its thread)."""
     from proxy.http.exception import HttpRequestRejected
@@ -104,85 +173,35 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
     assert isinstance(host.settings, ProxySettings)
     settings: ProxySettings = host.settings
 
-    def refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
-        conn.emit(TunnelRefused(summary=f"{status} {reason}: {why}", status=status, reason=why))
-        headers = {b"Proxy-Authenticate": b'Basic realm="lab proxy"'} if status == 407 else None
-        raise HttpRequestRejected(status, reason.encode(), headers=headers, body=f"{why}\n".encode())
-
     class _LabPlugin(HttpProxyBasePlugin):
         upstream_target: tuple[str, int] | None = None  # where this client connection's requests go
         requests_seen = 0
 
-        def before_upstream_connection(self, request: Any) -> Any:
+        def _conn(self) -> Connection | None:
             addr = self.client.addr
-            conn = connections.get((str(addr[0]), int(addr[1]))) if addr else None
+            return connections.get((str(addr[0]), int(addr[1]))) if addr else None
+
+        def before_upstream_connection(self, request: Any) -> Any:
+            conn = self._conn()
             if conn is None:  # pragma: no cover - every client comes through serve() below
                 raise HttpRequestRejected(500, b"Internal Server Error", body=b"lab: unknown client\n")
-            asked: ProxyRequest = conn.notes["proxy_request"]
-            name, port = split_target(asked)
-            self.upstream_target = (name.lower(), port)
-            target = format_address(name, port)
-            headers = shown_headers(asked)
-            listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
-            conn.emit(
-                TunnelRequested(
-                    summary=f"{asked.line} ({listed})",
-                    method=asked.method,
-                    target=asked.target if asked.method == "CONNECT" else target,
-                    line=asked.line,
-                    headers=headers,
-                )
-            )
-            denied = check_auth(settings.auth, asked.header("Proxy-Authorization"))
-            if denied:
-                refuse(conn, 407, "Proxy Authentication Required", denied)
             try:
-                found = resolve(name, port, settings, world.scenario)
-            except ProxyRefusal as exc:
-                refuse(conn, exc.status, exc.reason, str(exc))
-            conn.emit(found.event())
-            upstream = format_address(found.address, found.port)
-            conn.emit(
-                TunnelOpened(
-                    summary=f"connecting to {upstream} ({found.upstream})",
-                    upstream=upstream,
-                    upstream_host=found.upstream,
-                )
-            )
+                self.upstream_target, found = _route_first(conn, settings, world.scenario)
+            except _Refused as exc:
+                headers = {b"Proxy-Authenticate": b'Basic realm="lab proxy"'} if exc.status == 407 else None
+                raise HttpRequestRejected(
+                    exc.status, exc.reason.encode(), headers=headers, body=f"{exc.why}\n".encode()
+                ) from None
             request.host = found.address.encode()
             request.port = found.port
             return request
 
         def handle_client_request(self, request: Any) -> Any:
-            """Requests after the first on a kept-alive connection (plain http:// only; CONNECT is a tunnel).
-
-            proxy.py sends them to the upstream it already has, whatever host they name. Same host: fine,
-            reported. Another host: close without answering - curl then retries on a fresh connection,
-            which this plugin routes through the DNS table like any other.
-            """
             self.requests_seen += 1
             if self.requests_seen == 1:
                 return request  # the first request, already reported by before_upstream_connection
-            addr = self.client.addr
-            conn = connections.get((str(addr[0]), int(addr[1]))) if addr else None
-            method = bytes(request.method or b"").decode("latin-1")
-            name = bytes(request.host or b"").decode("latin-1")
-            port = int(request.port or 80)
-            line = f"{method} http://{name}:{port}{bytes(request.path or b'/').decode('latin-1')}"
-            if (name.lower(), port) == self.upstream_target:
-                if conn is not None:
-                    conn.emit(RequestReceived(summary=f"{line} (kept-alive connection, same upstream)", line=line))
+            if _same_upstream(self._conn(), request, self.upstream_target):
                 return request
-            if conn is not None:
-                first_name, first_port = self.upstream_target or ("?", 0)
-                why = f"this connection already forwards to {first_name}:{first_port}"
-                conn.emit(
-                    TunnelRefused(
-                        summary=f"{line}: {why}; closing it without an answer, so the client reconnects",
-                        reason=why,
-                        line=line,
-                    )
-                )
             raise HttpRequestRejected()  # no status: close without a response
 
         def on_access_log(self, context: dict[str, Any]) -> None:
