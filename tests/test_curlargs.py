@@ -70,14 +70,14 @@ def as_libcurl(options: Options) -> dict[str, object]:
         }[options.proxy_flag]
     optional = {
         "CURLOPT_PROXY": proxy,
-        "CURLOPT_NOPROXY": options.noproxy,
+        "CURLOPT_NOPROXY": options.last("noproxy"),
         "CURLOPT_RESOLVE": list(options.resolve) or None,
-        "CURLOPT_CONNECT_TO": list(options.connect_to) or None,
-        "CURLOPT_HTTPHEADER": list(options.headers) or None,
-        "CURLOPT_SSLCERT": options.cert,
-        "CURLOPT_SSLKEY": options.key,
+        "CURLOPT_CONNECT_TO": list(options.values("connect-to")) or None,
+        "CURLOPT_HTTPHEADER": list(options.values("header")) or None,
+        "CURLOPT_SSLCERT": options.last("cert"),
+        "CURLOPT_SSLKEY": options.last("key"),
         "CURLOPT_VERBOSE": "1L" if options.verbose else None,
-        "CURLOPT_SSL_VERIFYPEER": "0L" if options.insecure else None,
+        "CURLOPT_SSL_VERIFYPEER": "0L" if options.flag("insecure") else None,
     }
     expected.update({k: v for k, v in optional.items() if v is not None})
     return expected
@@ -98,7 +98,7 @@ READINGS = [
     ([f"-x{PROXY}", NOWHERE], {"proxy": PROXY, "proxy_flag": "-x"}),
     (["-sSkx", PROXY, NOWHERE], {"proxy": PROXY, "insecure": True}),
     ([f"-sSkx{PROXY}", NOWHERE], {"proxy": PROXY, "insecure": True}),
-    (["--proxy", PROXY, "--nopro", "x.test", NOWHERE], {"proxy_flag": "--proxy", "noproxy": "x.test"}),  # a prefix
+    (["--proxy", PROXY, "--nopro", "x.test", NOWHERE], {"proxy_flag": "--proxy", "noproxy": ("x.test",)}),  # a prefix
     (["--PROXY", PROXY, "--Insecure", NOWHERE], {"proxy": PROXY, "insecure": True}),  # any case
     (["--insec", NOWHERE], {"insecure": True}),
     (["-k", "--no-insecure", NOWHERE], {"insecure": False}),
@@ -108,20 +108,27 @@ READINGS = [
     (["--socks5", "127.0.0.1:8", "-x", PROXY, NOWHERE], {"proxy": PROXY}),  # one setting: the last one wins
     (["-x", PROXY, "--socks5-hostname", "127.0.0.1:8", NOWHERE], {"proxy": "socks5h://127.0.0.1:8"}),
     (["--resolve", PIN, "--resol", "y.test:80:127.0.0.1", "http://x.test/"], {"resolve": (PIN, "y.test:80:127.0.0.1")}),
-    (["--connect-to", "a:1:b:2", "--noproxy", "*", NOWHERE], {"connect_to": ("a:1:b:2",), "noproxy": "*"}),
+    (["--connect-to", "a:1:b:2", "--noproxy", "*", NOWHERE], {"connect-to": ("a:1:b:2",), "noproxy": ("*",)}),
     (
         ["-E", "c.pem", "--key", "k.pem", "-HHost: a", NOWHERE],
-        {"cert": "c.pem", "key": "k.pem", "headers": ("Host: a",)},
+        {"cert": ("c.pem",), "key": ("k.pem",), "header": ("Host: a",)},
     ),
     (["--url", "http://127.0.0.1:9/a", NOWHERE], {"urls": ("http://127.0.0.1:9/a", NOWHERE)}),  # in argv order
     (["-v", "--", NOWHERE], {"urls": (NOWHERE,), "verbose": True}),
 ]
 
 
+def reading(options: Options, name: str) -> object:
+    """``urls``/``proxy``/``proxy_flag`` as read; an option: its arguments, or (a flag) whether it ends up on."""
+    if name in ("urls", "proxy", "proxy_flag"):
+        return getattr(options, name)
+    return options.values(name) if OPTIONS[name] == "arg" else options.flag(name)
+
+
 @pytest.mark.parametrize(("args", "expected"), READINGS)
 def test_reading(args: list[str], expected: dict[str, object]) -> None:
     options = parse_options(args)
-    assert {name: getattr(options, name) for name in expected} == expected
+    assert {name: reading(options, name) for name in expected} == expected
 
 
 @pytest.mark.netns

@@ -189,7 +189,7 @@ def no_proxy_matches(host: str, patterns: str) -> bool:
 def choose_proxy(url: Url, options: Options, env: dict[str, str]) -> tuple[Proxy | None, tuple[str, ...], str]:
     """(proxy, env vars curl -v reports, why a configured proxy is not used)."""
     reported: list[str] = []
-    no_proxy = options.noproxy
+    no_proxy = options.last("noproxy")
     no_proxy_source = "--noproxy"
     if no_proxy is None:
         for name in ("no_proxy", "NO_PROXY"):
@@ -320,7 +320,7 @@ def _route(url: Url, proxy: Proxy | None, target: tuple[str, int], options: Opti
     tcp = (first.address, proxy.port) if first.address else None
     if proxy.scheme.startswith("socks"):
         kind = f"{proxy.scheme[:6].upper()} CONNECT"
-    elif url.scheme == "https" or options.proxytunnel:
+    elif url.scheme == "https" or options.flag("proxytunnel"):
         kind = "CONNECT"
     else:
         kind = "GET (forwarded)"
@@ -348,13 +348,13 @@ def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str
             raise CurlUsageError("no URL specified!")
         url = parse_url(options.urls[0])
         proxy, reported, why_none = choose_proxy(url, options, env)
-        connect = match_connect_to(options.connect_to, url.host, url.port)
+        connect = match_connect_to(options.values("connect-to"), url.host, url.port)
     except CurlUsageError as exc:
         return Plan(argv=args, env=dict(env), usage_error=f"curl: {exc}")
     target_host, target_port = (connect[1], connect[2]) if connect else (url.host, url.port)
     route = _route(url, proxy, (target_host, target_port), options, hosts)
     host_header = next(
-        (h.split(":", 1)[1].strip() for h in options.headers if h.lower().startswith("host:")), url.authority
+        (h.split(":", 1)[1].strip() for h in options.values("header") if h.lower().startswith("host:")), url.authority
     )
     tls = url.scheme == "https"
     return Plan(
@@ -376,7 +376,7 @@ def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str
         target_lookup=route.target_lookup,
         sni=url.host if tls and not url.ip_literal else None,
         host_header=host_header,
-        verify_name=url.host if tls and not options.insecure else None,
-        client_cert=options.cert if tls else None,
+        verify_name=url.host if tls and not options.flag("insecure") else None,
+        client_cert=options.last("cert") if tls else None,
         options=options,
     )

@@ -181,7 +181,7 @@ class Options:
                 words[g.word] = words[g.word][: g.letter + 1] + value
         return (self.program, *words)
 
-    # -- typed reads of what routes a request (lab.explain.curlplan) --
+    # -- reads that several modules share --
 
     @property
     def proxy(self) -> str | None:
@@ -208,44 +208,9 @@ class Options:
         return next((g for g in reversed(self.given) if g.name == "proxy" or g.name in _SOCKS), None)
 
     @property
-    def preproxy(self) -> str | None:
-        return self.last("preproxy")
-
-    @property
-    def noproxy(self) -> str | None:
-        return self.last("noproxy")
-
-    @property
     def resolve(self) -> tuple[str, ...]:
+        """The ``--resolve`` entries, in order: curl's DNS cache before it resolves anything."""
         return self.values("resolve")
-
-    @property
-    def connect_to(self) -> tuple[str, ...]:
-        return self.values("connect-to")
-
-    @property
-    def insecure(self) -> bool:
-        return self.flag("insecure")
-
-    @property
-    def proxytunnel(self) -> bool:
-        return self.flag("proxytunnel")
-
-    @property
-    def cert(self) -> str | None:
-        return self.last("cert")
-
-    @property
-    def key(self) -> str | None:
-        return self.last("key")
-
-    @property
-    def cacert(self) -> str | None:
-        return self.last("cacert")
-
-    @property
-    def headers(self) -> tuple[str, ...]:
-        return self.values("header")
 
     @property
     def verbose(self) -> bool:

@@ -280,30 +280,25 @@ def _lab_command(obs: Observation) -> tuple[str, list[str]]:
 def _seen(obs: Observation, changes: list[str]) -> list[str]:
     """The transcript's evidence for a step, quoted in the draft's comments."""
     v = obs.verbose
-    seen: list[str] = []
-    if obs.address:
-        how = "from DNS" if obs.from_dns else "via a proxy" if obs.proxy else "pinned or literal"
-        seen.append(f"connected to {obs.name or obs.ip} ({obs.address}, address {how})")
-    if v.tls_version:
-        seen.append(f"TLS: {v.tls_version}, ALPN {v.alpn or 'none'}")
-    if v.client_cert_requested:
-        seen.append('the server asked for a client certificate ("Request CERT (13)")')
-    if v.subject:
-        seen.append(f"certificate subject: {v.subject}")
-    seen += [f"subjectAltName {s}" for s in v.san]
-    if v.issuer:
-        seen.append(f"issuer: {v.issuer}")
-    if obs.tunnel:
-        seen.append(f"proxy asked for: {obs.tunnel}")
+    how = "from DNS" if obs.from_dns else "via a proxy" if obs.proxy else "pinned or literal"
+    evidence = [
+        (obs.address, f"connected to {obs.name or obs.ip} ({obs.address}, address {how})"),
+        (v.tls_version, f"TLS: {v.tls_version}, ALPN {v.alpn or 'none'}"),
+        (v.client_cert_requested, 'the server asked for a client certificate ("Request CERT (13)")'),
+        (v.subject, f"certificate subject: {v.subject}"),
+        *((True, f"subjectAltName {s}") for s in v.san),
+        (v.issuer, f"issuer: {v.issuer}"),
+        (obs.tunnel, f"proxy asked for: {obs.tunnel}"),
+    ]
     if v.error:
-        seen.append(f"outcome: {v.error}")
+        outcome = f"outcome: {v.error}"
     elif obs.hung:
-        seen.append("outcome: the request was sent and no answer came (stopped by hand)")
+        outcome = "outcome: the request was sent and no answer came (stopped by hand)"
     elif v.response_status:
-        seen.append(f"outcome: {v.response_status}")
+        outcome = f"outcome: {v.response_status}"
     else:
-        seen.append("outcome: not in the transcript (the paste ends here)")
-    return seen + [f"changed for the lab: {c}" for c in changes]
+        outcome = "outcome: not in the transcript (the paste ends here)"
+    return [text for shown, text in evidence if shown] + [outcome] + [f"changed for the lab: {c}" for c in changes]
 
 
 def _expect(obs: Observation, exit_code: int | None, answered: str | None) -> list[tuple[str, str]]:

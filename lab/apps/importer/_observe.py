@@ -145,26 +145,18 @@ def observe(session: Session) -> Observation:
     v = curlv.parse("\n".join(session.output))
     options = parse_command(session.argv, lenient=True)  # a newer curl's options must not stop the import
     name, ip, port = _reached(v)
-    proxy_url = options.proxy or options.preproxy
+    proxy_url = options.proxy or options.last("preproxy")
     uses_env_proxy = any(line.startswith("* Uses proxy env variable") for line in session.output)
     proxy = None
     if proxy_url or uses_env_proxy:
         proxy = "socks5" if (proxy_url or "").startswith("socks") else "http"
     pinned_names = {entry.split(":")[0] for entry in v.pinned}
-    from_dns = bool(name) and not is_ip(name or "") and name not in pinned_names and not options.connect_to
+    from_dns = bool(name) and not is_ip(name or "") and name not in pinned_names and not options.uses("connect-to")
     tunnels = [m.group(1) for m in map(_TUNNEL.match, session.output) if m]
     requested = bool(v.request_lines) or any("Request completely sent off" in line for line in session.output)
     ended = v.error is not None or v.response_status is not None
     return Observation(
-        session=session,
-        verbose=v,
-        options=options,
-        name=name,
-        ip=ip,
-        port=port,
-        from_dns=from_dns and proxy is None,
-        proxy=proxy,
-        tunnel=tunnels[0] if tunnels else None,
+        session=session, verbose=v, options=options, exit_code=_exit_code(v), name=name, ip=ip, port=port,
+        from_dns=from_dns and proxy is None, proxy=proxy, tunnel=tunnels[0] if tunnels else None,
         hung=requested and not ended,
-        exit_code=_exit_code(v),
-    )
+    )  # fmt: skip
