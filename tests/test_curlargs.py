@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
+import tomllib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from lab.protocols import curlargs
 from lab.protocols.curlargs import OPTIONS, CurlUsageError, Options, parse_command, parse_options
+from lab.protocols.netaddr import is_ip
 
 NOWHERE = "http://127.0.0.1:9/"  # nothing listens: curl fails at once with exit 7
 PROXY = "http://127.0.0.1:9"
@@ -237,3 +242,31 @@ def test_the_table_has_every_option_curl_lists(tmp_path: Path) -> None:
     listed = set(re.findall(r"--([a-z0-9.-]+)", run_curl(["--help", "all"], tmp_path).stdout))
     known = set(OPTIONS) | {f"no-{n}" for n, kind in OPTIONS.items() if kind == "bool"}
     assert listed - known == set()
+
+
+CORPUS = Path(__file__).parent / "data" / "transcripts"
+
+
+def corpus_runs() -> list[Any]:
+    """Every command of the transcript corpus with what really happened when curl 7.88.1 or 8.14.1 ran it."""
+    manifest = tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))
+    runs = [(t, {**t, **run}) for t in manifest["transcript"] for run in t.get("runs", [t])]
+    return [pytest.param(run, id=f"{t['file'][:3]}-{i}") for i, (t, run) in enumerate(runs)]
+
+
+@pytest.mark.parametrize("run", corpus_runs())
+def test_corpus_commands_read_as_curl_read_them(run: dict[str, Any]) -> None:
+    """curl refused exactly the commands this reading refuses, with the same words; every other command is
+    read with -v on (each is a curl -v paste) and, behind a proxy, the proxy curl really connected to."""
+    argv = shlex.split(run["command"], comments=True)
+    if run["exit"] == 2:
+        with pytest.raises(CurlUsageError) as refused:
+            parse_command(argv)
+        assert str(refused.value) == run["error"]
+        return
+    options = parse_command(argv)
+    assert options.verbose
+    if options.proxy:
+        proxy = urlsplit(options.proxy if "://" in options.proxy else f"http://{options.proxy}")
+        if is_ip(proxy.hostname or ""):  # a proxy named by its IP: the server that really took the connection
+            assert f"{proxy.hostname}:{proxy.port}" in {server["address"] for server in run["servers"]}

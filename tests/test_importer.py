@@ -169,6 +169,16 @@ $ curl -sSv --ca-native -Emy-client.pem --key=x --socks5-hostname 10.9.9.9:1080 
 """
 
 
+def test_a_shell_comment_is_not_part_of_the_command() -> None:
+    """Corpus 028: "curl -v https://mydomain  # public DNS, no --resolve" ran as curl -v https://mydomain."""
+    text = (DATA / "transcripts" / "028-reset-after-clienthello-curl8.txt").read_text(encoding="utf-8")
+    session = importer.split(text).sessions[0]
+    assert session.argv == ("curl", "-v", "https://mydomain")
+    step = importer.draft(importer.split(text), "028.txt").steps[0]
+    assert step.run == "curl -v https://mydomain"
+    assert dict(step.expect)["exit"] == "35"
+
+
 def test_newer_curl_wording_and_spellings() -> None:
     session = importer.split(CURL_821_SOCKS).sessions[0]
     obs = importer.observe(session)

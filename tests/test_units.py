@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ssl
 import threading
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -117,6 +119,7 @@ def test_curl_verbose_reader_keeps_the_deciding_lines() -> None:
         ("* Connected to mydomain (88.88.88.88) port 443 (#0)", ("mydomain", "88.88.88.88", 443, 0, None)),
         ("* Connected to ::1 (::1) port 8443 (#3)", ("::1", "::1", 8443, 3, None)),
         ("* Connected to (nil) (88.88.88.88) port 443 (#0)", (None, "88.88.88.88", 443, 0, None)),  # --connect-to
+        ("* Connected to 10.9.9.9 () port 1080", ("10.9.9.9", None, 1080, None, None)),  # curl 8, SOCKS
         # curl 8.0-8.20: no connection number
         ("* Connected to corp-proxy (10.9.9.9) port 3128", ("corp-proxy", "10.9.9.9", 3128, None, None)),
         # curl 8.21+ (lib/connect.c conn_connect_trace): the client's own address too
@@ -134,8 +137,27 @@ def test_connected_lines_of_every_curl_version(line: str, expected: tuple[object
     found = curlv.connected(line)
     assert (None if found is None else (found.name, found.ip, found.port, found.number, found.local)) == expected
     if found is not None:  # the old string field keeps its shape for its readers
-        assert curlv.parse(line).connected == (f"{found.name or '(nil)'} ({found.ip}) port {found.port}",)
+        assert curlv.parse(line).connected == (f"{found.name or '(nil)'} ({found.ip or ''}) port {found.port}",)
         assert curlv.parse(line).connections == (found,)
+
+
+def test_every_connection_in_the_transcript_corpus_is_read() -> None:
+    """The corpus (tests/data/transcripts: real curl 7.88.1 and 8.14.1 runs): every connection line is read,
+    and the address is one of the servers that really took part (or a redacted "x.x.x.x")."""
+    corpus = Path(__file__).parent / "data" / "transcripts"
+    manifest = tomllib.loads((corpus / "manifest.toml").read_text(encoding="utf-8"))
+    read = 0
+    for entry in manifest["transcript"]:
+        servers = {server["address"] for server in entry.get("servers", [])}
+        for raw in (corpus / entry["file"]).read_text(encoding="utf-8").splitlines():
+            line = curlv.clean_line(raw)
+            if not line.startswith(("* Connected to ", "* Established ")):
+                continue
+            found = curlv.connected(line)
+            assert found is not None, line
+            assert found.address is None or found.address in servers or "x.x.x.x" in line, (entry["file"], line)
+            read += 1
+    assert read > 50
 
 
 @pytest.mark.parametrize(

@@ -35,20 +35,21 @@ class Connected:
     """Where curl's TCP connection went: the host (or proxy) name, the address and port it reached."""
 
     name: str | None  # "mydomain"; the proxy's name behind a proxy; None where curl 7.88 prints "(nil)" (--connect-to)
-    ip: str  # "88.88.88.88", "::1" (no brackets)
+    ip: str | None  # "88.88.88.88", "::1" (no brackets); None where curl prints "()" (a SOCKS proxy, curl 8)
     port: int
     number: int | None = None  # curl 7's connection number, "(#0)"
     local: str | None = None  # curl 8.21+: the client's own "ip:port"
 
     @property
-    def address(self) -> str:
-        return format_address(self.ip, self.port)
+    def address(self) -> str | None:
+        """``88.88.88.88:443``, ``[::1]:443``; None when curl did not print the address."""
+        return format_address(self.ip, self.port) if self.ip else None
 
 
 # curl 7: "Connected to mydomain (88.88.88.88) port 443 (#0)"; curl 8.0-8.20: the same without "(#0)";
 # curl 8.21+: "Established connection to mydomain (88.88.88.88 port 443) from 10.1.1.2 port 40000".
 _CONNECTED = (
-    re.compile(r"^\* Connected to (?P<name>\S+) \((?P<ip>[^)\s]+)\) port (?P<port>\d+)(?: \(#(?P<number>\d+)\))?"),
+    re.compile(r"^\* Connected to (?P<name>\S+) \((?P<ip>[^)\s]*)\) port (?P<port>\d+)(?: \(#(?P<number>\d+)\))?"),
     re.compile(
         r"^\* Established (?:2nd )?connection to (?P<name>\S+) \((?P<ip>\S+) port (?P<port>\d+)\)"
         r"(?: from (?P<local_ip>\S+) port (?P<local_port>\d+))?"
@@ -66,7 +67,7 @@ def connected(line: str) -> Connected | None:
         local_ip, local_port = found.get("local_ip"), found.get("local_port")
         return Connected(
             name=None if found["name"] == "(nil)" else found["name"],
-            ip=found["ip"].strip("[]"),
+            ip=found["ip"].strip("[]") or None,
             port=int(found["port"]),
             number=int(found["number"]) if found.get("number") else None,
             local=format_address(local_ip, int(local_port)) if local_ip and local_port else None,
@@ -162,7 +163,7 @@ def parse(stderr: str) -> CurlVerbose:
         key_lines=tuple(key),
         error=error,
         error_code=code,
-        connected=tuple(f"{c.name or '(nil)'} ({c.ip}) port {c.port}" for c in connections),
+        connected=tuple(f"{c.name or '(nil)'} ({c.ip or ''}) port {c.port}" for c in connections),
         request_lines=tuple(requests),
         response_status=status,
         trying=tuple(facts["trying"]),

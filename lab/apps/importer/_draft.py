@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lab.apps.importer._observe import Observation, observe, parse_subject
-from lab.apps.importer._split import Mention, Transcript
+from lab.apps.importer._split import Mention, Session, Transcript
 from lab.errors import SourceError
 from lab.model.hostsettings import HostKind
 from lab.protocols.curlargs import parse_command
@@ -272,9 +272,17 @@ def _lab_command(obs: Observation) -> tuple[str, list[str]]:
     if obs.hung and not options.uses("max-time"):
         argv[1:1] = ["-m", str(HANG_LIMIT)]
         changes.append(f"-m {HANG_LIMIT} added: in the transcript this request never got an answer")
-    if not changes:
+    if not changes and _as_typed(obs.session):
         return obs.session.command, changes
     return shlex.join(argv), changes
+
+
+def _as_typed(session: Session) -> bool:
+    """The command text means its argv to a scenario's ``run`` too (no shell comment to drop)."""
+    try:
+        return tuple(shlex.split(session.command)) == session.argv
+    except ValueError:  # an unbalanced quote inside a comment
+        return False
 
 
 def _seen(obs: Observation, changes: list[str]) -> list[str]:

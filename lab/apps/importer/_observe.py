@@ -118,10 +118,10 @@ def parse_subject(text: str) -> tuple[dict[str, str], list[str]]:
 
 
 def _reached(v: curlv.CurlVerbose) -> tuple[str | None, str | None, int | None]:
-    """(name, ip, port) of the last connection curl reported, else of the last address it tried."""
-    if v.connections:
-        last = v.connections[-1]
-        return last.name, last.ip, last.port
+    """(name, ip, port) of the last connection curl reported with its address, else of the last address tried."""
+    known = [c for c in v.connections if c.ip]  # curl 8 prints "Connected to PROXY () port N" for SOCKS
+    if known:
+        return known[-1].name, known[-1].ip, known[-1].port
     if v.trying:
         host, _, port_text = v.trying[-1].rpartition(":")
         if port_text.isdigit():

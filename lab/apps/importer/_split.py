@@ -47,7 +47,7 @@ def _command_at(raw: str) -> tuple[str, tuple[str, ...]] | None:
         return None
     text = match.group(1).rstrip("`").rstrip()
     try:
-        argv = tuple(shlex.split(text))
+        argv = tuple(shlex.split(text, comments=True))
     except ValueError:
         return None
     if not any(a.startswith("-") or "://" in a for a in argv[1:]):
@@ -73,7 +73,7 @@ def split(text: str) -> Transcript:
         while text.endswith("\\") and i + 1 < len(lines):  # a command continued over several lines
             i += 1
             text = text[:-1].rstrip() + " " + lines[i].strip()
-            argv = tuple(shlex.split(text)) if _splits(text) else argv
+            argv = tuple(shlex.split(text, comments=True)) if _splits(text) else argv
         start = i + 1
         output, end = _output_after(lines, i + 1)
         if output:
@@ -92,7 +92,7 @@ def split(text: str) -> Transcript:
 
 def _splits(text: str) -> bool:
     try:
-        shlex.split(text)
+        shlex.split(text, comments=True)
     except ValueError:
         return False
     return True
