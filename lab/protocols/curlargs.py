@@ -106,7 +106,7 @@ class Given:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
-    """A curl command line as curl reads it: every option given, the URLs, and typed reads of what routes.
+    """A curl command line as curl reads it: every option given, the URLs, and the reads several modules share.
 
     Ask :meth:`values`/:meth:`flag`/:meth:`uses` about any option by its long name (``"max-time"``,
     ``"--max-time"`` or ``"-m"`` all work); make changed commands with :meth:`without` and :meth:`with_value`.
