@@ -26,6 +26,7 @@ def test_seed_topology_is_the_documented_world() -> None:
         "socks": "10.9.9.9:1080",
     }
     assert seed.client.hosts == {"mydomain": "198.0.8.245"}
+    assert (seed.client.address, seed.client.address6) == ("192.168.1.23", "fd00:1ab::23")
     assert seed.hosts["proxy"].settings == ProxySettings(dns=(("mydomain", "10.1.1.1"),))
 
 
@@ -95,6 +96,24 @@ BAD = [
         "'mydomain' must map to an IP address",
     ),
     ('title = "x"\n[client]\ntrust = "system"\n', 3, "unknown trust store 'system'"),
+    ('title = "x"\n[client]\naddress = "laptop"\n', 3, "'laptop' is not an IP address"),
+    ('title = "x"\n[client]\naddress = 23\n', 3, "address must be an IP address or a list of them"),
+    ('title = "x"\n[client]\naddress = "127.0.0.1"\n', 3, "client address 127.0.0.1 is loopback"),
+    (
+        'title = "x"\n\n[client]\naddress = ["192.168.1.5", "192.168.1.6"]\n',
+        4,
+        "the client already has an IPv4 address (192.168.1.5); one per family",
+    ),
+    (
+        'title = "x"\ntopology = "seed"\n[client]\naddress = "10.9.9.9"\n',
+        4,
+        "10.9.9.9 is host 'proxy''s address: the client needs an address of its own",
+    ),
+    (
+        'title = "x"\n[hosts.a]\nkind = "reset"\naddress = "192.168.1.23:443"\n',
+        4,
+        "192.168.1.23 is the client's own address: move host 'a', or give the client another one",
+    ),
     (
         'title = "x"\ntopology = "seed"\n[hosts.old]\ncert.subject = { CNN = "x" }\n',
         4,

@@ -25,6 +25,7 @@ def describe(host: Host, settings: BackendSettings, conn: Connection, request: R
         f"served-by: {host.name}",
         f"label: {settings.label}",
         f"address: {host.address}",
+        f"peer: {conn.peer.rpartition(':')[0]}",  # who connected: the client, a proxy or a load balancer
         f"sni: {conn.notes.get('sni') or 'none'}",
         f"tls: {conn.notes.get('tls_version') or 'none'}",
         f"request: {request.line}",

@@ -16,8 +16,9 @@ that end when trio closes its end of the socketpair).
 The plugin (:func:`_plugin_for`) is where the lesson happens: it reports the request line and the Host
 and Proxy-* headers as received, checks proxy authentication (407), resolves the target through *the
 proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses anything that is not a lab host with
-403 and unknown names with 502), and points proxy.py at the address it chose. proxy.py therefore never
-does a DNS lookup and can only connect to a lab host's address and port.
+403 and unknown names with 502), and points proxy.py at the address it chose, to be reached from the
+proxy's own address. proxy.py therefore never does a DNS lookup, can only connect to a lab host's address
+and port, and the upstream host sees the proxy as its client.
 """
 
 from __future__ import annotations
@@ -196,6 +197,11 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             request.port = found.port
             return request
 
+        def resolve_dns(self, name: str, port: int) -> tuple[str | None, tuple[str, int] | None]:
+            """No lookup (:meth:`before_upstream_connection` already chose the address); leave from the
+            proxy's own address, so the upstream host sees the proxy as its client."""
+            return None, (host.ip, 0)
+
         def handle_client_request(self, request: Any) -> Any:
             self.requests_seen += 1
             if self.requests_seen == 1:
@@ -208,6 +214,36 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return None  # the timeline is the access log
 
     return _LabPlugin
+
+
+def _honour_source_address() -> None:
+    """Make proxy.py bind the source address a plugin's ``resolve_dns`` chose, for IP upstreams too.
+
+    proxy.py 2.4.10's ``new_socket_connection`` drops ``source_address`` whenever the upstream is an IP
+    literal (it only passes it on for names), and the lab always hands it an IP: without this the old
+    service would see the laptop, not the proxy. Connections without a source address are unchanged.
+    """
+    from proxy.common.constants import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT
+    from proxy.core.connection import server
+
+    original = server.new_socket_connection  # type: ignore[attr-defined]
+    if getattr(original, "lab_binds", False):
+        return
+
+    def connect(
+        addr: tuple[str, int],
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        if source_address is None:
+            return original(addr, timeout, connect_timeout)
+        conn = socket.create_connection(addr, timeout=connect_timeout, source_address=source_address)
+        conn.settimeout(timeout)
+        return conn
+
+    connect.lab_binds = True  # type: ignore[attr-defined]
+    server.new_socket_connection = connect  # type: ignore[attr-defined]
 
 
 def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connection], data_dir: str) -> Any:
@@ -231,6 +267,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
         root.setLevel(level)
         root.handlers[:] = handlers
     logging.getLogger("proxy").setLevel(logging.CRITICAL)
+    _honour_source_address()
     return flags
 
 

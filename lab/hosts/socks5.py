@@ -94,7 +94,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             return
         conn.emit(found.event())
         try:
-            upstream = await world.connect_upstream(found.address, found.port, local_ip=host.ip)
+            upstream = await world.connect_upstream(found.address, found.port, source=host)
         except (NotInLab, OSError) as exc:
             await _refuse(conn, proto, CONNECTION_REFUSED, f"cannot connect to {found.address}:{found.port}: {exc}")
             return

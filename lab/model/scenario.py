@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError, ScenarioError
+from lab.model import client as clientmodel
 from lab.model import hostsettings
+from lab.model.client import Client
 from lab.model.command import split_command
 from lab.model.fields import Problems, Source, Table, canonical_ip, describe, ip_problem
 from lab.model.hostsettings import HOST_KINDS, HostSettings
 from lab.model.tomlines import LineIndex
 from lab.paths import SCENARIO_DIR, TOPOLOGY_DIR
 from lab.protocols.netaddr import format_address as format_address  # Host.address; re-exported for callers
-
-TRUST_STORES = ("lab-root", "empty")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,17 +43,6 @@ class Host:
     @property
     def address(self) -> str:
         return format_address(self.ip, self.port)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Client:
-    hosts: dict[str, str]  # the client's /etc/hosts: name -> address
-    trust: str = "lab-root"
-
-    def hosts_file(self) -> str:
-        lines = ["127.0.0.1 localhost", "::1 localhost"]
-        lines += [f"{addr} {name}" for name, addr in self.hosts.items()]
-        return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,7 +210,7 @@ def load(name_or_path: str | Path) -> Scenario:
         if host is not None:
             hosts[name] = host
     _check_hosts(hosts, problems)
-    client = _client(Table(client_data, client_source.sub("client"), problems))
+    client = clientmodel.read(Table(client_data, client_source.sub("client"), problems), list(hosts.values()))
     steps = _steps(top, hosts if world_known else None, problems)
     problems.raise_if_any()
     return Scenario(
@@ -294,17 +283,6 @@ def _check_hosts(hosts: dict[str, Host], problems: Problems) -> None:
                             f"unknown backend {route.backend!r} (backend hosts here: {', '.join(backends) or 'none'})",
                         )
                     )
-
-
-def _client(table: Table) -> Client:
-    table.only({"hosts", "trust"})
-    hosts = table.table_of_strings("hosts", 'hosts must be a table of name = "address"')
-    for name, addr in list(hosts.items()):
-        if ip_problem(addr):
-            table.fail(("hosts", name), f"'{name}' must map to an IP address, not {describe(addr)}")
-            del hosts[name]
-    trust = table.choice("trust", "lab-root", TRUST_STORES, "trust store")
-    return Client(hosts=hosts, trust=trust)
 
 
 def _steps(top: Table, hosts: dict[str, Host] | None, problems: Problems) -> tuple[Step, ...]:

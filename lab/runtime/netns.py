@@ -3,8 +3,9 @@
 Theory of operation: before trio starts (while the process is still single-threaded) :func:`enter`
 calls ``unshare(2)``. As root that is ``CLONE_NEWNET | CLONE_NEWNS``; as a normal user a user namespace
 is added and we map ourselves to root inside it. The new network namespace has only ``lo``; we bring it
-up and put every lab address on it, so servers bind ``88.88.88.88:443`` and curl connects there without
-a single packet leaving the namespace (nothing else is reachable from it). In the private mount
+up and put every lab address on it (:mod:`lab.runtime.addressing`, which also makes curl connect from the
+client's own address), so servers bind ``88.88.88.88:443`` and curl connects there without a single packet
+leaving the namespace (nothing else is reachable from it). In the private mount
 namespace :func:`configure` bind-mounts the scenario's hosts file over ``/etc/hosts``, a resolver file
 with no reachable server over ``/etc/resolv.conf``, and a directory holding only the lab root CA over
 ``/etc/ssl/certs`` (curl's default CA file and path). Everything vanishes with the process: a namespace
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from lab.errors import NamespaceUnavailable
 from lab.model.scenario import Scenario
+from lab.runtime import addressing
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -83,16 +85,7 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
     """Give the namespace this scenario's addresses, hosts file and trust store."""
     if not _entered:
         raise NamespaceUnavailable("configure() called outside the lab namespace: call netns.enter() first")
-    _ip("addr", "flush", "dev", "lo", "scope", "global")
-    commands = []
-    for ip in sorted({host.ip for host in scenario.hosts.values()}):
-        prefix = "128" if ":" in ip else "32"
-        if ip not in ("127.0.0.1", "::1"):
-            commands.append(f"addr add {ip}/{prefix} dev lo\n")
-    if commands:
-        result = subprocess.run(["ip", "-batch", "-"], input="".join(commands), capture_output=True, text=True)
-        if result.returncode != 0:
-            raise NamespaceUnavailable(f"adding lab addresses: {result.stderr.strip()}")
+    addressing.assign(scenario)
 
     # Staging lives on a tmpfs that only this namespace sees; the bind mounts keep it alive after we
     # detach it, so nothing of the lab stays on the real file system.

@@ -86,14 +86,16 @@ class World:
     def host_at(self, ip: str, port: int) -> Host | None:
         return self.scenario.host_at(ip, port)
 
-    async def connect_upstream(self, ip: str, port: int, *, local_ip: str | None = None) -> trio.SocketStream:
-        """Connect to another lab host; anything else raises :class:`NotInLab` and sends nothing.
+    async def connect_upstream(self, ip: str, port: int, *, source: Host) -> trio.SocketStream:
+        """Connect from host ``source`` to another lab host; anything else raises :class:`NotInLab`, sends nothing.
 
-        ``local_ip`` (a proxy's own address) makes the upstream host see the proxy as its client.
+        The connection leaves from ``source``'s own address, so the upstream host sees the proxy or load
+        balancer as its client (an unbound connection would leave from the client's address: see
+        :mod:`lab.runtime.addressing`).
         """
         if self.host_at(ip, port) is None:
             raise NotInLab(f"{ip}:{port} is not a lab host")
-        return await trio.open_tcp_stream(ip, port, local_address=local_ip)
+        return await trio.open_tcp_stream(ip, port, local_address=source.ip)
 
     async def serve_tcp(self, host: Host, handler: Handler, *, task_status: trio.TaskStatus[None]) -> None:
         """Listen on the host's real address and run ``handler`` per connection."""

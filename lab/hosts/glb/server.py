@@ -328,7 +328,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 backend=backend.name,
             )
         )
-        upstream: trio.abc.Stream = await world.connect_upstream(backend.ip, backend.port)
+        upstream: trio.abc.Stream = await world.connect_upstream(backend.ip, backend.port, source=host)
         assert isinstance(backend.settings, BackendSettings)
         if backend.settings.tls:
             client_ctx = ssl.create_default_context()
