@@ -15,12 +15,12 @@ import trio
 from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.hostsettings import BackendSettings
 from lab.model.scenario import Host
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
 from lab.runtime.world import Connection, World
 
 
 def describe(host: Host, settings: BackendSettings, conn: Connection, request: Request) -> Response:
-    """The echo every lab backend sends: header ``served-by`` plus a readable body."""
+    """The echo every lab backend sends: header ``served-by`` plus a readable body (``?bytes=N``: N bytes)."""
     lines = [
         f"served-by: {host.name}",
         f"label: {settings.label}",
@@ -31,12 +31,13 @@ def describe(host: Host, settings: BackendSettings, conn: Connection, request: R
         f"request: {request.line}",
         f"authority: {request.authority or 'none'}",
         f"client-cert: {conn.notes.get('client_cert') or 'none'}",
+        *([f"body: {len(request.body)} bytes"] if request.body else []),
         *(f"{k}: {v}" for k, v in request.headers if k.startswith("x-client-cert") or k == "x-lab-via"),
     ]
     return Response(
         status=settings.status,
         headers=[("served-by", host.name), ("content-type", "text/plain")],
-        body=("\n".join(lines) + "\n").encode(),
+        body=sized(request.target, ("\n".join(lines) + "\n").encode()),
     )
 
 

@@ -38,7 +38,7 @@ from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRef
 from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
-from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
+from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
 from lab.runtime.relay import relay, watch_client_hello
 from lab.runtime.world import Connection, World
 
@@ -309,6 +309,10 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             if request is None:
                 return
             conn.notes["proxy_request"] = request
+            if request.expects_continue:
+                # proxy.py reads a whole request, body included, before it connects upstream: the client
+                # would wait for a 100 Continue that never comes. The proxy says "go on" itself.
+                await conn.stream.send_all(CONTINUE)
             ours, theirs = socket.socketpair()
             peer_ip, _, peer_port = conn.peer.rpartition(":")
             key = (peer_ip, int(peer_port))

@@ -94,6 +94,7 @@ class RequestReceived(Event):
     authority: str = ""  # Host header or :authority
     http_version: str = ""
     line: str = ""
+    body_size: int = 0  # bytes of request body received (a POST's data)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

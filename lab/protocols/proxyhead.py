@@ -32,6 +32,15 @@ class ProxyRequest:
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
+    @property
+    def expects_continue(self) -> bool:
+        """An HTTP/1.1 request that waits for ``100 Continue`` before sending its body (not a CONNECT)."""
+        expect = (self.header("Expect") or "").strip().lower()
+        return self.method != "CONNECT" and expect == "100-continue" and self.line.endswith("HTTP/1.1")
+
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BadRequest:

@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import h11
 import trio
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -35,7 +34,8 @@ from lab.hosts.glb import mtls
 from lab.model.events import Forwarded, LogEntry, PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.hostsettings import BackendSettings, GlbSettings
 from lab.model.scenario import Host
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http
+from lab.runtime.httpfetch import fetch
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
 from lab.runtime.pki import Pki
 from lab.runtime.tlsbio import OpenSSLStream, TLSHandshakeFailed
 from lab.runtime.world import Connection, World
@@ -293,7 +293,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 url=f"https://{request.authority}{request.target}",
                 protocol=f"HTTP/{request.http_version}",
                 user_agent=request.header("user-agent") or "",
-                response_size=len(response.body),
+                response_size=0 if request.method == "HEAD" else len(response.body),
                 latency_s=time.monotonic() - started,
                 backend=route.backend if route else "",
             ),
@@ -318,7 +318,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         return Response(
             status=200,
             headers=[("served-by", host.name), ("content-type", "text/plain")],
-            body=("\n".join(lines) + "\n").encode(),
+            body=sized(request.target, ("\n".join(lines) + "\n").encode()),
         )
 
     async def _forward(conn: Connection, request: Request, backend: Host, extra: list[tuple[str, str]]) -> Response:
@@ -337,29 +337,14 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             client_ctx.set_alpn_protocols(["http/1.1"])
             upstream = trio.SSLStream(upstream, client_ctx, server_hostname=request.authority.split(":")[0] or None)
         async with upstream:
-            h1 = h11.Connection(h11.CLIENT)
             headers = [
                 ("host", request.authority or backend.ip),
                 ("x-lab-via", host.name),
                 *extra,
                 *((k, v) for k, v in request.headers if k not in ("host", "connection")),
             ]
-            await upstream.send_all(
-                h1.send(h11.Request(method=request.method, target=request.target, headers=headers)) or b""
+            return await fetch(
+                upstream, method=request.method, target=request.target, headers=headers, body=request.body
             )
-            await upstream.send_all(h1.send(h11.EndOfMessage()) or b"")
-            status, out_headers, body = 502, [], b""
-            while True:
-                event = h1.next_event()
-                if event is h11.NEED_DATA:
-                    h1.receive_data(bytes(await upstream.receive_some(65536)))
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                    out_headers = [(k.decode(), v.decode()) for k, v in event.headers if k.lower() != b"content-length"]
-                elif isinstance(event, h11.Data):
-                    body += event.data
-                else:
-                    break
-        return Response(status=status, headers=out_headers, body=body)
 
     await world.serve_tcp(host, handle, task_status=task_status)
