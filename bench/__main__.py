@@ -204,9 +204,9 @@ def run(argv: list[str] | None = None) -> int:
     markdown = report_markdown(record)
     (RESULTS / "mtls-handshakes.md").write_text(markdown)
     print(markdown)
-    from bench import startup
+    from bench import addressing, startup
 
-    return startup.run()
+    return startup.run() or addressing.run()
 
 
 if __name__ == "__main__":
