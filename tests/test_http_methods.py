@@ -12,24 +12,11 @@ from lab.model.events import RequestReceived
 from lab.model.outcome import CurlResult
 from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
+from tests.worlds import BEHIND, seed_variant
 
 pytestmark = pytest.mark.netns
 
 CERT = ["--cert", "certs/client.crt", "--key", "certs/client.key"]
-WORLD = """topology = "seed"
-[hosts.glb]
-url_map = [{ path = "/api/*", backend = "api" }]
-[hosts.api]
-kind = "backend"
-address = "10.2.2.2:443"
-cert.names = ["mydomain"]
-[hosts.plain]
-kind = "backend"
-address = "10.2.2.3:80"
-tls = false
-[hosts.proxy]
-dns = { mydomain = "10.1.1.1", plain = "10.2.2.3" }
-"""
 # route name -> (curl arguments, URL, the host that receives the request and answers it)
 ROUTES = {
     "glb": (["--resolve", "mydomain:443:88.88.88.88", *CERT], "https://mydomain/own", "glb"),
@@ -46,12 +33,6 @@ CASES = [
     if not (route == "proxy-forward" and version == "--http2")  # plain http:// through a proxy is HTTP/1.1
 ]
 BIG = 3_000_000  # bytes: far over HTTP/2's initial 64 KiB flow-control window, both ways
-
-
-def world(tmp_path: Path) -> str:
-    path = tmp_path / "methods.toml"
-    path.write_text(WORLD)
-    return str(path)
 
 
 def headers(result: CurlResult) -> dict[str, str]:
@@ -76,7 +57,7 @@ async def run(runner: Runner, route: str, version: str, *args: str, path: str = 
 async def test_head_announces_the_length_and_sends_no_body(
     lab: LabFactory, tmp_path: Path, route: str, version: str
 ) -> None:
-    async with lab(world(tmp_path)) as runner:
+    async with lab(seed_variant(tmp_path, BEHIND)) as runner:
         head = await run(runner, route, version, "-I", path=f"?bytes={BIG}")
         small = await run(runner, route, version, "-I")
         get = await run(runner, route, version)
@@ -93,7 +74,7 @@ async def test_post_bodies_with_and_without_expect_100_continue(
 ) -> None:
     body = tmp_path / "body.bin"
     body.write_bytes(bytes(range(256)) * (BIG // 256))
-    async with lab(world(tmp_path)) as runner:
+    async with lab(seed_variant(tmp_path, BEHIND)) as runner:
         small = await run(runner, route, version, "-d", "hello=world")
         big = await run(runner, route, version, "--data-binary", f"@{body}")
         expecting = await run(
@@ -112,6 +93,6 @@ async def test_post_bodies_with_and_without_expect_100_continue(
 
 @pytest.mark.parametrize(("route", "version"), CASES)
 async def test_large_responses_arrive_whole(lab: LabFactory, tmp_path: Path, route: str, version: str) -> None:
-    async with lab(world(tmp_path)) as runner:
+    async with lab(seed_variant(tmp_path, BEHIND)) as runner:
         result = await run(runner, route, version, "-o", "/dev/null", "-w", "%{size_download}", path=f"?bytes={BIG}")
     assert result.stdout == str(BIG)

@@ -14,6 +14,7 @@ from lab.model.client import CLIENT_ADDRESS
 from lab.model.outcome import CurlResult
 from lab.runtime import addressing
 from tests.conftest import LabFactory
+from tests.worlds import BEHIND, seed_variant
 
 pytestmark = pytest.mark.netns
 
@@ -67,25 +68,8 @@ async def test_each_host_sees_the_peer_a_real_network_shows(
         assert result.stdout == LAPTOP  # curl's own view of its connection
 
 
-LB_WITH_BACKEND = """
-[hosts.glb]
-url_map = [{ path = "/api/*", backend = "api" }]
-[hosts.api]
-kind = "backend"
-address = "10.2.2.2:443"
-[hosts.plain]
-kind = "backend"
-address = "10.2.2.3:80"
-tls = false
-[hosts.proxy]
-dns = { mydomain = "10.1.1.1", plain = "10.2.2.3" }
-"""
-
-
 async def test_behind_the_load_balancer_and_the_proxy(lab: LabFactory, tmp_path: Path) -> None:
-    world = tmp_path / "behind.toml"
-    world.write_text('topology = "seed"\n' + LB_WITH_BACKEND)
-    async with lab(str(world)) as runner:
+    async with lab(seed_variant(tmp_path, BEHIND)) as runner:
         forwarded = await runner.run(
             ["curl", "-sS", "--resolve", "mydomain:443:88.88.88.88", *CERT, "https://mydomain/api/x"]
         )
@@ -100,13 +84,12 @@ async def test_behind_the_load_balancer_and_the_proxy(lab: LabFactory, tmp_path:
 
 
 async def test_the_client_address_is_a_topology_setting_ipv4_and_ipv6(lab: LabFactory, tmp_path: Path) -> None:
-    world = tmp_path / "own.toml"
-    world.write_text(
-        'topology = "seed"\n'
+    world = seed_variant(
+        tmp_path,
         '[hosts.glb6]\nkind = "glb"\naddress = "[fd00:88::88]:443"\ncert.names = ["mydomain"]\n'
-        '[client]\naddress = ["172.16.5.9", "2001:db8:5::9"]\n'
+        '[client]\naddress = ["172.16.5.9", "2001:db8:5::9"]\n',
     )
-    async with lab(str(world)) as runner:
+    async with lab(world) as runner:
         v4 = await runner.run(
             ["curl", "-sS", *LOCAL_IP, "--resolve", "mydomain:443:88.88.88.88", *CERT, "https://mydomain"]
         )
