@@ -96,6 +96,12 @@ async def test_the_client_address_is_a_topology_setting_ipv4_and_ipv6(lab: LabFa
         v6 = await runner.run(
             ["curl", "-sS", *LOCAL_IP, "--resolve", "mydomain:443:fd00:88::88", *CERT, "https://mydomain"]
         )
+        # A host has one address: the IPv4 proxy cannot leave from an IPv6 address of its own, so it still
+        # connects (from the kernel's choice, the client's IPv6 address) rather than fail.
+        across = await runner.run(
+            ["curl", "-sS", "-x", "http://10.9.9.9:3128", "--connect-to", "mydomain:443:[fd00:88::88]:443", *CERT]
+            + ["https://mydomain"]
+        )
     assert (v4.exit_code, v4.stdout, peers(v4), remote_ips(v4)) == (
         0,
         "172.16.5.9",
@@ -104,6 +110,7 @@ async def test_the_client_address_is_a_topology_setting_ipv4_and_ipv6(lab: LabFa
     )
     assert (v6.exit_code, v6.stdout, peers(v6)) == (0, "2001:db8:5::9", {"glb6": "2001:db8:5::9"})
     assert remote_ips(v6, "glb6") == ["2001:db8:5::9"]
+    assert (across.exit_code, peers(across)) == (0, {"proxy": "172.16.5.9", "glb6": "2001:db8:5::9"})
     entry = next(e.entry for e in v4.events if e.kind == "log" and e.entry)
     assert " from 172.16.5.9 " in logs.one_line(entry)  # what `lab logs` shows
 

@@ -40,7 +40,7 @@ from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
 from lab.runtime.relay import relay, watch_client_hello
-from lab.runtime.world import Connection, World
+from lab.runtime.world import Connection, World, source_address
 
 
 def split_target(request: ProxyRequest) -> tuple[str, int]:
@@ -200,7 +200,8 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
         def resolve_dns(self, name: str, port: int) -> tuple[str | None, tuple[str, int] | None]:
             """No lookup (:meth:`before_upstream_connection` already chose the address); leave from the
             proxy's own address, so the upstream host sees the proxy as its client."""
-            return None, (host.ip, 0)
+            own = source_address(host, name)  # name: the address before_upstream_connection chose
+            return None, (own, 0) if own else None
 
         def handle_client_request(self, request: Any) -> Any:
             self.requests_seen += 1

@@ -25,6 +25,12 @@ from lab.runtime.timeline import Timeline
 E = TypeVar("E", bound=Event)
 
 
+def source_address(source: Host, ip: str) -> str | None:
+    """The address ``source`` connects to ``ip`` from: its own. A host has one address, so towards the
+    other IP family it cannot choose one (``None``: the kernel's choice, the client's address there)."""
+    return source.ip if (":" in source.ip) == (":" in ip) else None
+
+
 class NotInLab(Exception):
     """An upstream address is not one of the lab's hosts: refusing keeps everything inside the lab."""
 
@@ -95,7 +101,7 @@ class World:
         """
         if self.host_at(ip, port) is None:
             raise NotInLab(f"{ip}:{port} is not a lab host")
-        return await trio.open_tcp_stream(ip, port, local_address=source.ip)
+        return await trio.open_tcp_stream(ip, port, local_address=source_address(source, ip))
 
     async def serve_tcp(self, host: Host, handler: Handler, *, task_status: trio.TaskStatus[None]) -> None:
         """Listen on the host's real address and run ``handler`` per connection."""
