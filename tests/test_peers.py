@@ -23,6 +23,7 @@ PROXY_IP = "10.9.9.9"
 CERT = ["--cert", "certs/client.crt", "--key", "certs/client.key"]
 # curl prints the local address of its connection: the laptop, never a lab host's address.
 LOCAL_IP = ["-o", "/dev/null", "-w", "%{local_ip}"]
+TO_GLB6 = ["--connect-to", "mydomain:443:[fd00:88::88]:443"]
 
 
 def peers(result: CurlResult) -> dict[str, str]:
@@ -98,10 +99,7 @@ async def test_the_client_address_is_a_topology_setting_ipv4_and_ipv6(lab: LabFa
         )
         # A host has one address: the IPv4 proxy cannot leave from an IPv6 address of its own, so it still
         # connects (from the kernel's choice, the client's IPv6 address) rather than fail.
-        across = await runner.run(
-            ["curl", "-sS", "-x", "http://10.9.9.9:3128", "--connect-to", "mydomain:443:[fd00:88::88]:443", *CERT]
-            + ["https://mydomain"]
-        )
+        across = await runner.run(["curl", "-sS", "-x", "http://10.9.9.9:3128", *TO_GLB6, *CERT, "https://mydomain"])
     assert (v4.exit_code, v4.stdout, peers(v4), remote_ips(v4)) == (
         0,
         "172.16.5.9",
@@ -126,3 +124,4 @@ def test_address_commands_route_only_host_addresses_through_the_client() -> None
     assert {line.split()[5] for line in routes} == {"88.88.88.88/32", "10.1.1.1/32", "10.9.9.9/32", "198.0.8.245/32"}
     assert all(line.endswith(f"src {LAPTOP}") for line in routes)
     assert not any(":" in line for line in lines)  # no IPv6 host: no IPv6 address for the client either
+    assert addressing.ipv6_commands(seed) == []

@@ -19,7 +19,9 @@ an existing one.
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
+import time
 
 from lab.errors import NamespaceUnavailable
 from lab.model.scenario import Scenario
@@ -37,28 +39,70 @@ def _prefix(ip: str) -> str:
     return f"{ip}/{128 if ':' in ip else 32}"
 
 
+def _hosts(scenario: Scenario) -> list[str]:
+    return sorted({host.ip for host in scenario.hosts.values() if not _is_loopback(host.ip)})
+
+
 def commands(scenario: Scenario) -> list[str]:
-    """``ip -batch`` lines that give ``lo`` this scenario's addresses and the client's source routes. Pure.
+    """``ip -batch`` lines: this scenario's addresses on ``lo`` and the IPv4 source routes. Pure.
 
     Run after :data:`FLUSH_IPV6`; together they replace whatever an earlier world put there."""
-    hosts = sorted({host.ip for host in scenario.hosts.values() if not _is_loopback(host.ip)})
+    hosts = _hosts(scenario)
     client = scenario.client
     own = sorted({client.address_for(ip) for ip in hosts})
     lines = [f"route flush table local proto {PROTO}", "addr flush dev lo scope global"]
     lines += [f"addr add {_prefix(ip)} dev lo" for ip in [*own, *hosts]]
     for ip in hosts:
-        route = f"table local local {_prefix(ip)} dev lo"
-        if ":" in ip:  # IPv6 cannot replace the kernel's local route in place (its metric differs)
-            lines += [f"route del {route}", f"route add {route} proto {PROTO} src {client.address_for(ip)}"]
-        else:
+        if ":" not in ip:
+            route = f"table local local {_prefix(ip)} dev lo"
             lines.append(f"route replace {route} proto {PROTO} scope host src {client.address}")
     return lines
 
 
+def ipv6_commands(scenario: Scenario) -> list[str]:
+    """``ip -batch`` lines for the IPv6 source routes. Pure.
+
+    IPv6 cannot replace the kernel's local route in place (theirs has metric 0, which a new route cannot
+    have), so each is deleted and added again - once the kernel has added it: unlike IPv4's, IPv6 local
+    routes appear asynchronously after ``addr add`` (:func:`_wait_for_kernel_routes`)."""
+    lines = []
+    for ip in (ip for ip in _hosts(scenario) if ":" in ip):
+        route = f"table local local {_prefix(ip)} dev lo"
+        lines += [f"route del {route}", f"route add {route} proto {PROTO} src {scenario.client.address6}"]
+    return lines
+
+
 def assign(scenario: Scenario) -> None:
-    """Apply :func:`commands` (needs CAP_NET_ADMIN in the current network namespace)."""
+    """Apply :func:`commands` and :func:`ipv6_commands` (needs CAP_NET_ADMIN in the current network namespace)."""
     subprocess.run(FLUSH_IPV6, capture_output=True, check=False)  # fails harmlessly where IPv6 is off
-    batch = "".join(f"{line}\n" for line in commands(scenario))
+    _batch(commands(scenario))
+    ipv6 = [ip for ip in _hosts(scenario) if ":" in ip]
+    if ipv6:
+        _wait_for_kernel_routes(ipv6)
+        _batch(ipv6_commands(scenario))
+
+
+def _batch(lines: list[str]) -> None:
+    batch = "".join(f"{line}\n" for line in lines)
     result = subprocess.run(["ip", "-batch", "-"], input=batch, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NamespaceUnavailable(f"adding the lab's addresses and routes: {result.stderr.strip()}")
+
+
+def _wait_for_kernel_routes(ips: list[str], timeout: float = 2.0) -> None:
+    """Until the kernel has added the local route of every IPv6 address in ``ips`` (its work queue does that
+    a moment after ``addr add``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = subprocess.run(
+            ["ip", "-6", "-json", "route", "show", "table", "local", "proto", "kernel"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        present = {route.get("dst") for route in json.loads(shown.stdout or "[]")}
+        if present >= set(ips):
+            return
+        if time.monotonic() > deadline:
+            raise NamespaceUnavailable(f"the kernel did not add local routes for {sorted(set(ips) - present)}")
+        time.sleep(0.002)  # a work queue, not a server: there is nothing to wait on but the route table
