@@ -21,7 +21,7 @@ from lab.model import scenario
 from lab.model.events import Event
 from lab.model.outcome import CurlResult
 from lab.paths import ROOT
-from lab.protocols import logquery
+from lab.protocols import logmatch
 from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
 
@@ -100,9 +100,10 @@ async def test_reject_invalid_alerts_and_logs_each_problem(lab: LabFactory, tls_
             assert failed[0].version == f"TLSv{tls_max}"
             assert failed[0].alert == (alert[tls_max] if isinstance(alert, dict) else alert)
             (entry,) = log_entries(result)
-            assert entry["httpRequest"]["status"] == 0
-            assert entry["jsonPayload"]["statusDetails"] == details
-            assert entry["jsonPayload"]["mtls"]["clientCertPresent"] is (cert is not None)
+            assert "status" not in entry["httpRequest"]  # 0, which Cloud Logging does not write
+            assert logmatch.matches(entry, f'httpRequest.status=0 jsonPayload.statusDetails="{details}"')
+            assert entry["severity"] == "INFO"
+            assert "mtls" not in entry["jsonPayload"]  # the global load balancer has no mtls fields
             assert "request" not in [e.kind for e in result.events]
 
 
@@ -120,7 +121,7 @@ async def test_valid_certificate_is_answered_and_logged(lab: LabFactory, tls_max
     (entry,) = log_entries(result)
     assert entry["httpRequest"]["status"] == 200
     assert entry["httpRequest"]["requestUrl"] == "https://mydomain/x"
-    assert entry["jsonPayload"]["mtls"]["clientCertChainVerified"] is True
+    assert entry["jsonPayload"]["statusDetails"] == "direct_response"  # no URL map: the load balancer answered
 
 
 async def _start_s_server(nursery: trio.Nursery, args: list[str]) -> trio.Process:
@@ -265,7 +266,8 @@ async def test_garbage_gets_one_event_one_log_entry_and_the_glb_keeps_serving(la
         await settled(runner)
         seen = glb_events(runner.world.timeline.since(0))
         assert [e.kind for e in seen] == ["listening", "accepted", "tls-failed", "log", "closed"]
-        assert seen[3].entry["jsonPayload"]["statusDetails"] == "tls_handshake_failed"
+        assert "statusDetails" not in seen[3].entry["jsonPayload"]  # Google has no word for it
+        assert seen[3].entry["lab"]["statusDetails"] == "tls_handshake_failed"  # the lab's, kept apart
         result = await runner.run(["curl", "-sS", *PIN, *cert_args("client"), "https://mydomain"])
         assert result.reached == "glb"
 
@@ -303,7 +305,7 @@ async def test_lab_run_keeps_the_log_for_lab_logs(
     steps = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(step["ok"] for step in steps)
     stored = logs.load("mtls-logging")
-    client_cert = [e for e in stored.entries if logquery.matches(e, 'jsonPayload.statusDetails=~"client_cert"')]
+    client_cert = [e for e in stored.entries if logmatch.matches(e, 'jsonPayload.statusDetails=~"client_cert"')]
     assert [e["resource"]["labels"]["forwarding_rule_name"] for e in client_cert] == ["glb-logged"]
     assert [lb for lb, _ in stored.unwritten] == ["glb"]  # logging off: the customer's "no logs"
     allowed = [e for e in stored.entries if e["resource"]["labels"]["forwarding_rule_name"] == "glb-allow"]
@@ -311,6 +313,11 @@ async def test_lab_run_keeps_the_log_for_lab_logs(
         "client_cert_not_provided",
         "client_cert_validation_failed",
     ]
+    for entry in allowed:  # a regional load balancer: ports on addresses, the protocol, its own resource type
+        assert entry["resource"]["type"] == "http_external_regional_lb_rule"
+        assert entry["httpRequest"]["remoteIp"].count(":") == 1
+        assert entry["httpRequest"]["protocol"] == "HTTP/2"
+        assert entry["jsonPayload"]["statusDetails"] == "response_sent_by_backend"
 
 
 async def test_sampling_drops_entries_and_says_so(lab: LabFactory, tmp_path: Path) -> None:

@@ -74,7 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument(
         "--filter", default="", metavar="QUERY", help='Logging query, e.g. jsonPayload.statusDetails=~"client_cert"'
     )
-    logs.add_argument("--json", action="store_true", help="print whole entries, one JSON object per line")
+    logs.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the entries as `gcloud logging read --format=json` prints them (one array, keys sorted)",
+    )
+    logs.add_argument("--json", action="store_true", help="the same as --format json")
+    logs.add_argument("--order", choices=("desc", "asc"), default="desc", help="newest first (gcloud's default)")
+    logs.add_argument("--limit", type=int, metavar="N", help="at most N entries")
 
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
@@ -165,7 +173,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "logs":
         from lab.apps.logs import show
 
-        return show(args.name, args.filter, as_json=args.json)
+        return show(
+            args.name, args.filter, fmt="json" if args.json else args.format, order=args.order, limit=args.limit
+        )
     if args.command == "new":
         from lab.apps.scaffold import create
 

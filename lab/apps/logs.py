@@ -1,4 +1,5 @@
-"""``lab logs NAME``: the load balancer's log entries from the last ``lab run NAME``, filtered like Logs Explorer."""
+"""``lab logs NAME``: the load balancer's log entries from the last ``lab run NAME``, filtered like Logs Explorer,
+printed as a list or exactly as ``gcloud logging read --format=json`` would print them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from lab.errors import LabError
 from lab.model.events import Event, LogEntry
 from lab.paths import REPORT_DIR
-from lab.protocols.logquery import holds, parse_filter
+from lab.protocols.logmatch import holds
+from lab.protocols.logquery import lowercase_keywords, parse_filter
 
 LOG_DIR = REPORT_DIR / "logs"
 
@@ -61,37 +63,50 @@ class NoLogsYet(LabError):
 
 
 def one_line(record: dict[str, Any]) -> str:
-    """How an entry reads in a list: time, load balancer, status, statusDetails, request, client cert."""
+    """How an entry reads in a list: time, load balancer, status, statusDetails, TLS, request, client."""
     req = record.get("httpRequest", {})
     payload = record.get("jsonPayload", {})
     lb = record.get("resource", {}).get("labels", {}).get("forwarding_rule_name", "?")
     what = f"{req.get('requestMethod')} {req.get('requestUrl')}" if req.get("requestMethod") else "(no HTTP request)"
+    details = payload.get("statusDetails") or payload.get("proxyStatus")
+    if not details and "lab" in record:  # the lab's own word, never Google's: say so
+        details = f"(lab: {record['lab'].get('statusDetails', '')})"
     mtls = payload.get("mtls", {})
-    cert = (
-        f" clientCertPresent={str(mtls.get('clientCertPresent')).lower()}"
-        f" clientCertChainVerified={str(mtls.get('clientCertChainVerified')).lower()}"
-        if mtls
-        else ""
-    )
+    cert = f" clientCertError={mtls['clientCertError']}" if mtls.get("clientCertError") else ""
     tls = payload.get("tls", {}).get("protocol") or "-"
     return (
-        f"{record.get('timestamp', '')}  {lb:<10} status={req.get('status')} "
-        f"statusDetails={payload.get('statusDetails')} {tls} {what} from {req.get('remoteIp')}{cert}"
+        f"{record.get('timestamp', '')}  {lb:<10} status={req.get('status', 0)} "
+        f"statusDetails={details} {tls} {what} from {req.get('remoteIp')}{cert}"
     )
 
 
-def show(scenario: str, expression: str, *, as_json: bool = False) -> int:
-    """``lab logs``: print the matching entries; with none, say why (not logged, sampled, filtered)."""
+def gcloud_json(entries: list[dict[str, Any]]) -> str:
+    """What ``gcloud logging read --format=json`` prints: one JSON array, keys sorted, two-space indents
+    (gcloud's JSON printer, googlecloudsdk/core/resource/json_printer.py), ``[]`` when nothing matched."""
+    return json.dumps(entries, indent=2, sort_keys=True, ensure_ascii=False, separators=(",", ": "))
+
+
+def show(scenario: str, expression: str, *, fmt: str = "text", order: str = "desc", limit: int | None = None) -> int:
+    """``lab logs``: the matching entries, newest first like gcloud; with none, say why (not logged, sampled,
+    filtered)."""
     stored = load(scenario)
-    terms = parse_filter(expression)
-    chosen = [r for r in stored.entries if all(holds(t, r) for t in terms)]
+    query = parse_filter(expression)
+    chosen = [r for r in stored.entries if holds(query, r)]
+    chosen.sort(key=lambda r: str(r.get("timestamp", "")), reverse=order == "desc")
+    chosen = chosen[:limit] if limit is not None else chosen
+    if fmt == "json":
+        print(gcloud_json(chosen))
+        return 0
     for record in chosen:
-        print(json.dumps(record) if as_json else one_line(record))
-    if not as_json:
-        print(f"{len(chosen)} of {len(stored.entries)} entries match" + (f" {expression}" if expression else ""))
-        reasons: dict[tuple[str, str], int] = {}
-        for key in stored.unwritten:
-            reasons[key] = reasons.get(key, 0) + 1
-        for (lb, why), count in sorted(reasons.items()):
-            print(f"not logged: {count} from {lb}: {why}")
+        print(one_line(record))
+    print(f"{len(chosen)} of {len(stored.entries)} entries match" + (f" {expression}" if expression else ""))
+    for word in lowercase_keywords(expression):
+        print(
+            f"note: lower-case {word!r} is a search word in Logging's language; write {word.upper()} to combine terms"
+        )
+    reasons: dict[tuple[str, str], int] = {}
+    for key in stored.unwritten:
+        reasons[key] = reasons.get(key, 0) + 1
+    for (lb, why), count in sorted(reasons.items()):
+        print(f"not logged: {count} from {lb}: {why}")
     return 0

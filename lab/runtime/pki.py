@@ -17,6 +17,10 @@ Fixed paths that docs and commands use::
     certs/expired-client.crt|.key expired a month ago
     certs/noeku-client.crt|.key   EKU serverAuth only, no clientAuth
     certs/client-ca.crt           the load balancer's trust anchor for client certificates
+
+and one client certificate per way Google's load balancer refuses one (``CLIENTS`` below: key types and
+sizes, a CA leaf, chains too deep, too large or too constrained), each in ``certs/NAME.crt`` with the
+intermediates it needs after it, as a client sends them.
 """
 
 from __future__ import annotations
@@ -32,30 +36,29 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from lab.model.hostsettings import SUBJECT_KEYS, CertSpec
+from lab.model.hostsettings import CertSpec
 from lab.model.scenario import Host
 from lab.paths import CERT_DIR
+from lab.runtime.certbuild import (
+    CLIENTS,
+    EKUS,
+    LIFETIME,
+    ClientSpec,
+    Key,
+    KeySpec,
+    base,
+    intermediates,
+    leaf_extensions,
+    new_key,
+    sign,
+    x509_name,
+)
 
-VERSION = 2  # bump to regenerate everything after a change to this module
+VERSION = 3  # bump to regenerate everything after a change to this module
 RENEW_BEFORE = dt.timedelta(days=7)
-LIFETIME = dt.timedelta(days=90)
-
-# The X.509 attribute for each ``cert.subject`` field (named as curl -v prints them).
-SUBJECT_FIELDS = {
-    "jurisdictionCountryName": NameOID.JURISDICTION_COUNTRY_NAME,
-    "businessCategory": NameOID.BUSINESS_CATEGORY,
-    "serialNumber": NameOID.SERIAL_NUMBER,
-    "C": NameOID.COUNTRY_NAME,
-    "ST": NameOID.STATE_OR_PROVINCE_NAME,
-    "L": NameOID.LOCALITY_NAME,
-    "O": NameOID.ORGANIZATION_NAME,
-    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-    "CN": NameOID.COMMON_NAME,
-}
-assert set(SUBJECT_FIELDS) == set(SUBJECT_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,22 +79,18 @@ class _Made:
 
     cert: x509.Certificate
     pair: Pair
-    _key: rsa.RSAPrivateKey | None = None
+    _key: Key | None = None
 
     @property
-    def key(self) -> rsa.RSAPrivateKey:
+    def key(self) -> Key:
         if self._key is None:
             loaded = serialization.load_pem_private_key(
                 self.pair.key.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
             )
-            if not isinstance(loaded, rsa.RSAPrivateKey):
-                raise ValueError(f"{self.pair.key} does not hold an RSA key; delete certs/ to start over")
+            if not isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+                raise ValueError(f"{self.pair.key} holds no key the lab makes; delete certs/ to start over")
             self._key = loaded
         return self._key
-
-
-def _name(**fields: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(SUBJECT_FIELDS[k], v) for k, v in fields.items()])
 
 
 def _now() -> dt.datetime:
@@ -115,22 +114,22 @@ class Pki:
         self._dirty = False
 
         self.root = self._ca(
-            "lab-root-ca", _name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)")
+            "lab-root-ca", x509_name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)")
         )
         self.ev = self._ca(
             "ev-intermediate",
-            _name(C="US", O="DigiCert Inc (lab stand-in)", CN="DigiCert EV RSA CA G2 (lab)"),
+            x509_name(C="US", O="DigiCert Inc (lab stand-in)", CN="DigiCert EV RSA CA G2 (lab)"),
             issuer=self.root,
             path_length=0,
         )
-        self.client_ca = self._ca("client-ca", _name(C="GB", O="Lab Client CA", CN="Lab Client CA"))
-        self.rogue_ca = self._ca("rogue-ca", _name(C="XX", O="Rogue Inc", CN="Rogue Client CA"))
-        self.client = self._client("client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-        self.rogue_client = self._client("rogue-client", self.rogue_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-        self.expired_client = self._client(
-            "expired-client", self.client_ca, eku=[ExtendedKeyUsageOID.CLIENT_AUTH], expired=True
-        )
-        self.noeku_client = self._client("noeku-client", self.client_ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+        client_ca_name = x509_name(C="GB", O="Lab Client CA", CN="Lab Client CA")
+        self.client_ca = self._ca("client-ca", client_ca_name, path_length=None)  # deep chains hang below it
+        self.rogue_ca = self._ca("rogue-ca", x509_name(C="XX", O="Rogue Inc", CN="Rogue Client CA"))
+        self.clients = {name: self._client(name, spec) for name, spec in CLIENTS.items()}
+        self.client = self.clients["client"]
+        self.rogue_client = self.clients["rogue-client"]
+        self.expired_client = self.clients["expired-client"]
+        self.noeku_client = self.clients["noeku-client"]
         self.save()
 
     # -- public API -------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ class Pki:
             "expired": cert.expired,
         }
         issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[cert.issuer]
-        subject = _name(**dict(cert.subject))
+        subject = x509_name(**dict(cert.subject))
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
@@ -178,23 +177,40 @@ class Pki:
     # -- making certificates ----------------------------------------------------------------------
 
     def _ca(self, name: str, subject: x509.Name, issuer: _Made | None = None, path_length: int | None = 1) -> _Made:
-        def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
-            builder = self._base(subject, key, issuer, now, lifetime=LIFETIME * 4)
+        def build(key: Key, now: dt.datetime) -> x509.CertificateBuilder:
+            signer = (issuer.cert.subject, issuer.key) if issuer else None
+            builder = self._base(subject, key, signer, now, lifetime=LIFETIME * 4)
             return builder.add_extension(
                 x509.BasicConstraints(ca=True, path_length=path_length), critical=True
             ).add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
 
         return self._make(name, {"subject": subject.rfc4514_string()}, issuer, build, chain=False)
 
-    def _client(self, name: str, issuer: _Made, eku: list[x509.ObjectIdentifier], expired: bool = False) -> _Made:
-        subject = _name(C="GB", O="Lab Learners", CN=f"lab {name}")
+    def _client(self, name: str, spec: ClientSpec) -> _Made:
+        subject = x509_name(C="GB", O="Lab Learners", CN=f"lab {name}")
         # A SAN, as real client certificates carry (and cryptography's client verifier requires); the
         # SPIFFE URI feeds the load balancer's {client_cert_spiffe_id} header variable.
         sans: list[x509.GeneralName] = [
             x509.DNSName(f"{name}.lab.example"),
             x509.UniformResourceIdentifier(f"spiffe://lab.example/learner/{name}"),
         ]
-        return self._leaf(name, subject, issuer, sans=sans, eku=eku, expired=expired, spec={}, chain=False)
+        issuer = {"client-ca": self.client_ca, "rogue-ca": self.rogue_ca}[spec.issuer]
+        eku = [EKUS[e] for e in spec.eku]
+        if spec.chain:
+            return self._chained(name, spec, subject, sans, issuer)
+        extra = {"key": list(spec.key), "ca": spec.ca} if (spec.key, spec.ca) != (("rsa", 2048), False) else {}
+        return self._leaf(
+            name,
+            subject,
+            issuer,
+            sans=sans,
+            eku=eku,
+            expired=spec.expired,
+            spec=extra,
+            chain=False,
+            key=spec.key,
+            ca=spec.ca,
+        )
 
     def _leaf(
         self,
@@ -207,45 +223,47 @@ class Pki:
         expired: bool,
         spec: dict[str, Any],
         chain: bool = True,
+        key: KeySpec = ("rsa", 2048),
+        ca: bool = False,
     ) -> _Made:
-        def build(key: rsa.RSAPrivateKey, now: dt.datetime) -> x509.CertificateBuilder:
+        def build(public: Key, now: dt.datetime) -> x509.CertificateBuilder:
             start = now - dt.timedelta(days=60) if expired else now
-            builder = self._base(subject, key, issuer, start, lifetime=dt.timedelta(days=30) if expired else LIFETIME)
-            builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            builder = builder.add_extension(
-                x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
-            )
-            builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-            if sans:
-                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            return builder
+            lifetime = dt.timedelta(days=30) if expired else LIFETIME
+            builder = self._base(subject, public, (issuer.cert.subject, issuer.key), start, lifetime=lifetime)
+            return leaf_extensions(builder, sans, eku, ca=ca)
 
         full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
-        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired)
+        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired, key=key)
+
+    def _chained(
+        self, name: str, spec: ClientSpec, subject: x509.Name, sans: list[x509.GeneralName], issuer: _Made
+    ) -> _Made:
+        """A leaf and the intermediates made for it (their keys are not kept: only the leaf signs later)."""
+        cert_path, key_path = self.dir / f"{name}.crt", self.dir / f"{name}.key"
+        fingerprint = self._fingerprint({"chain": spec.chain, "subject": subject.rfc4514_string()}, issuer)
+        made = self._reuse(name, fingerprint, cert_path, key_path, expired=False)
+        if made is not None:
+            return made
+        now = _now()
+        signers = intermediates(spec.chain, (issuer.cert.subject, issuer.key), now)
+        leaf_key = new_key(spec.key)
+        signer_name, signer_key = signers[-1][0].subject, signers[-1][1]
+        builder = self._base(subject, leaf_key, (signer_name, signer_key), now, lifetime=LIFETIME)
+        leaf = sign(leaf_extensions(builder, sans, [EKUS[e] for e in spec.eku]), signer_key)
+        sent = [c for c, _ in signers] if spec.chain == "same-key" else [c for c, _ in reversed(signers)]
+        pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [leaf, *sent])
+        return self._store(name, fingerprint, leaf_key, leaf, pem)
 
     @staticmethod
     def _base(
         subject: x509.Name,
-        key: rsa.RSAPrivateKey,
-        issuer: _Made | None,
+        key: Key,
+        issuer: tuple[x509.Name, Key] | None,
         start: dt.datetime,
         lifetime: dt.timedelta,
     ) -> x509.CertificateBuilder:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer.cert.subject if issuer else subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start - dt.timedelta(hours=1))
-            .not_valid_after(start + lifetime)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        )
-        if issuer:
-            builder = builder.add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-            )
-        return builder
+        """Subject, key, validity and key identifiers; ``issuer`` is (name, key), or None: self-signed."""
+        return base(subject, key, issuer, start, lifetime)
 
     def _make(
         self,
@@ -256,39 +274,38 @@ class Pki:
         *,
         chain: bool,
         expired: bool = False,
+        key: KeySpec = ("rsa", 2048),
     ) -> _Made:
-        cert_path = self.dir / f"{name}.crt"
-        key_path = self.dir / f"{name}.key"
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                {"spec": spec, "issuer": issuer and issuer.cert.fingerprint(hashes.SHA256()).hex()},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
+        cert_path, key_path = self.dir / f"{name}.crt", self.dir / f"{name}.key"
+        fingerprint = self._fingerprint(spec, issuer)
         made = self._reuse(name, fingerprint, cert_path, key_path, expired)
         if made is None:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            signer = issuer.key if issuer else key
-            cert = build(key, _now()).sign(signer, hashes.SHA256())
-            cert_path.parent.mkdir(parents=True, exist_ok=True)
+            private = new_key(key)
+            cert = sign(build(private, _now()), issuer.key if issuer else private)
             pem = cert.public_bytes(serialization.Encoding.PEM)
             if chain and issuer and issuer.cert.issuer != issuer.cert.subject:
                 pem += issuer.cert.public_bytes(serialization.Encoding.PEM)
-            _write(
-                key_path,
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                ),
-                mode=0o600,
-            )
-            _write(cert_path, pem, mode=0o644)
-            self._manifest["items"][name] = {"fingerprint": fingerprint}
-            self._dirty = True
-            made = _Made(cert, Pair(cert_path, key_path), key)
+            made = self._store(name, fingerprint, private, cert, pem)
         self._made[name] = made
         return made
+
+    @staticmethod
+    def _fingerprint(spec: dict[str, Any], issuer: _Made | None) -> str:
+        """What a certificate was made from: its spec and its issuer (a remade issuer remakes it)."""
+        made_from = {"spec": spec, "issuer": issuer and issuer.cert.fingerprint(hashes.SHA256()).hex()}
+        return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()
+
+    def _store(self, name: str, fingerprint: str, key: Key, cert: x509.Certificate, pem: bytes) -> _Made:
+        cert_path, key_path = self.dir / f"{name}.crt", self.dir / f"{name}.key"
+        cert_path.parent.mkdir(parents=True, exist_ok=True)
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        _write(key_path, private, mode=0o600)
+        _write(cert_path, pem, mode=0o644)
+        self._manifest["items"][name] = {"fingerprint": fingerprint}
+        self._dirty = True
+        return _Made(cert, Pair(cert_path, key_path), key)
 
     def _reuse(self, name: str, fingerprint: str, cert_path: Path, key_path: Path, expired: bool) -> _Made | None:
         if self._manifest["items"].get(name, {}).get("fingerprint") != fingerprint:

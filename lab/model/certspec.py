@@ -1,0 +1,16 @@
+"""The certificate a TLS host presents, as a scenario describes it (the PKI makes it from this). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertSpec:
+    """The certificate a TLS host presents (the PKI makes it from this)."""
+
+    names: tuple[str, ...]
+    ips: tuple[str, ...] = ()
+    subject: tuple[tuple[str, str], ...] = ()
+    issuer: str = "ev"
+    expired: bool = False
