@@ -18,6 +18,7 @@ import random
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 from cryptography import x509
@@ -204,15 +205,17 @@ class LoadBalancer:
         notify = "close_notify, " if closing.sent_close_notify(state.tls) else ""
         conn.notes["close_reason"] = f"{notify}closed without an HTTP response (empty reply)"
 
+    def _seen(self, conn: Connection, state: _Conn, **fields: Any) -> logentry.Seen:
+        """What this load balancer saw of this connection, for a log entry."""
+        ip, port = _peer(conn)
+        return logentry.Seen(lb=self.host.name, client_ip=ip, client_port=port, started=state.arrived, **fields)
+
     def _closed_seen(
         self, conn: Connection, state: _Conn, refusal: policy.Refusal, verdict: mtls.Verdict | None
     ) -> logentry.Seen:
-        ip, port = _peer(conn)
-        return logentry.Seen(
-            lb=self.host.name,
-            client_ip=ip,
-            client_port=port,
-            started=state.arrived,
+        return self._seen(
+            conn,
+            state,
             status_details=refusal.status_details,
             lab_details=refusal.lab_details,
             lab_note=refusal.lab_note,
@@ -257,14 +260,11 @@ class LoadBalancer:
         route: Route | None,
         reached: bool,
     ) -> logentry.Seen:
-        ip, port = _peer(conn)
         backend = self.world.scenario.hosts[route.backend] if route else None
         details = policy.answered_status_details(route, reached)
-        return logentry.Seen(
-            lb=self.host.name,
-            client_ip=ip,
-            client_port=port,
-            started=state.arrived,
+        return self._seen(
+            conn,
+            state,
             status=response.status,
             status_details=details,
             proxy_status="" if reached or route is None else f'error=connection_refused; details="{details}"',
