@@ -171,6 +171,7 @@ async def test_an_allowlisted_certificate_without_its_key_is_refused(
     assert right == "handshake ok"
     failed = first(tuple(seen), "tls-failed")
     assert "bad signature" in failed.reason
+    assert failed.alert == "decrypt_error"
     assert failed.status_details == ""  # no client_cert_* word: the certificate itself was fine
     log = first(tuple(seen), "log")
     assert log.entry["lab"]["statusDetails"] == "tls_handshake_failed"

@@ -42,6 +42,8 @@ def _alert_from(reason: str) -> str | None:
     ):
         if name in lowered or name.replace(" ", "_") in lowered:
             return name.replace(" ", "_")
+    if "bad signature" in lowered:  # a CertificateVerify that does not verify: OpenSSL sends decrypt_error
+        return "decrypt_error"
     return None
 
 
