@@ -76,7 +76,7 @@ def one_line(record: dict[str, Any]) -> str:
     tls = payload.get("tls", {}).get("protocol") or "-"
     return (
         f"{record.get('timestamp', '')}  {lb:<10} status={req.get('status', 0)} "
-        f"statusDetails={details} {tls} {what} from {req.get('remoteIp')}{cert}"
+        f"statusDetails={details} {tls} {what} from {req.get('remoteIp')} {record.get('severity', '')}{cert}"
     )
 
 

@@ -39,6 +39,7 @@ from typing import Any
 from lab.hosts.glb.mtls import Verdict
 from lab.hosts.glb.variables import certificate_values
 from lab.model.glbsettings import GlbSettings
+from lab.protocols.netaddr import format_address
 
 LOG_TYPE = "type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry"
 RESOURCE = {
@@ -164,7 +165,7 @@ def _labels(settings: GlbSettings, seen: Seen) -> dict[str, str]:
 def _http_request(kind: str, seen: Seen) -> dict[str, Any]:
     ported = kind != "global-external"  # regional and internal entries carry ports
     request: dict[str, Any] = {
-        "remoteIp": f"{seen.client_ip}:{seen.client_port}" if ported else seen.client_ip,
+        "remoteIp": format_address(seen.client_ip, seen.client_port) if ported else seen.client_ip,
         "latency": duration(seen.latency_s if seen.method else 0.0),
     }
     if not seen.method:
@@ -178,7 +179,7 @@ def _http_request(kind: str, seen: Seen) -> dict[str, Any]:
         "status": seen.status,
     }
     if seen.backend_ip:
-        request["serverIp"] = f"{seen.backend_ip}:{seen.backend_port}" if ported else seen.backend_ip
+        request["serverIp"] = format_address(seen.backend_ip, seen.backend_port) if ported else seen.backend_ip
     if ported and seen.protocol:  # "isn't populated" for http_load_balancer
         request["protocol"] = seen.protocol
     return {k: v for k, v in request.items() if v != ""}
