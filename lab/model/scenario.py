@@ -24,6 +24,7 @@ from lab.model import client as clientmodel
 from lab.model import hostsettings
 from lab.model.client import Client
 from lab.model.command import split_command
+from lab.model.deciders import DECIDERS, Decider, disagreement
 from lab.model.fields import Problems, Source, Table, canonical_ip, describe, ip_problem
 from lab.model.hostsettings import HOST_KINDS, HostSettings
 from lab.model.tomlines import LineIndex
@@ -51,6 +52,7 @@ class Expect:
     reached: str | None = None  # host name, or "none"
     tunnel: str | None = None  # "host:port" a proxy was asked for, or "none"
     error: str | None = None  # substring of curl's error line
+    decided_by: Decider | None = None  # the decisive hop (lab.model.deciders), checked like the exit code
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,6 +127,43 @@ def catalog() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.toml"))
 
 
+def is_topology(path: Path) -> bool:
+    """A world shared by scenarios (``scenarios/topologies/``): hosts and a client, no steps of its own."""
+    return path.resolve().parent == TOPOLOGY_DIR.resolve()
+
+
+def users_of(topology: str) -> list[str]:
+    """The catalog scenarios built on ``topology`` (files that do not parse are left out)."""
+    users = []
+    for path in catalog():
+        try:
+            if tomllib.loads(path.read_text("utf-8")).get("topology") == topology:
+                users.append(path.stem)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+    return users
+
+
+def require_steps(path: Path, loaded: Scenario) -> None:
+    """``lab run`` and ``lab check`` want steps; a topology or an empty scenario gets a line saying what to do."""
+    if loaded.steps:
+        return
+    if is_topology(path):
+        users = ", ".join(users_of(loaded.name)) or "none yet"
+        raise ScenarioError(
+            loaded.path,
+            None,
+            f"{loaded.name} is a topology (a world without steps), not a scenario; scenarios that use it: {users}. "
+            f"To type commands in it: lab up {loaded.name}",
+        )
+    raise ScenarioError(
+        loaded.path,
+        None,
+        "no steps: a scenario needs at least one [[steps]] table with 'run' (a world without steps is a "
+        "topology, and belongs in scenarios/topologies/)",
+    )
+
+
 def _read(path: Path) -> tuple[dict[str, Any], Source]:
     display = _display(path)
     try:
@@ -169,7 +208,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 _TOP_KEYS = frozenset({"title", "story", "topology", "hosts", "client", "steps", "name", "description"})
 _STEP_KEYS = frozenset({"run", "say", "lesson", "expect"})
-_EXPECT_KEYS = frozenset({"exit", "reached", "tunnel", "error"})
+_EXPECT_KEYS = frozenset({"exit", "reached", "tunnel", "error", "decided_by"})
 
 
 def load(name_or_path: str | Path) -> Scenario:
@@ -325,17 +364,31 @@ def _step(number: int, table: Table, hosts: dict[str, Host] | None) -> Step | No
     if hosts is not None and reached is not None and reached != "none" and reached not in hosts:
         known = ", ".join([*hosts, "none"])
         expect.fail(("reached",), f"unknown host {reached!r} (expected one of: {known})")
+    lesson = table.string("lesson", "").strip()
+    decided_by = _decided_by(expect, lesson, table)
     return Step(
         number=number + 1,
         run=run,
         argv=argv,
         say=table.string("say", "").strip(),
-        lesson=table.string("lesson", "").strip(),
+        lesson=lesson,
         expect=Expect(
             exit=exit_code if exit_code != -1 else None,
             reached=reached,
             tunnel=expect.string("tunnel", "") or None,
             error=expect.string("error", "") or None,
+            decided_by=decided_by,
         ),
         source=table.source,
     )
+
+
+def _decided_by(expect: Table, lesson: str, step: Table) -> Decider | None:
+    """``expect.decided_by``: one word of the vocabulary, and the step's lesson may not name another."""
+    if "decided_by" not in expect:
+        return None
+    value = expect.choice("decided_by", "", DECIDERS, "decisive hop")
+    decided = next((d for d in DECIDERS if d == value), None)
+    if decided is not None and (problem := disagreement(lesson, decided)):
+        step.fail(("lesson",), problem)
+    return decided
