@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from lab.protocols.netaddr import format_address
+from lab.protocols import tlsalert
 
 ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
 USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
@@ -93,6 +94,8 @@ class CurlVerbose:
     issuer: str | None = None
     san: tuple[str, ...] = field(default=())  # 'host "mydomain" matched cert's "mydomain"', 'does not match ...'
     connections: tuple[Connected, ...] = field(default=())  # every "Connected to" / "Established connection"
+    alerts: tuple[tuple[str, str], ...] = field(default=())  # ("IN", "certificate_required"): TLS alerts each way
+    verify_result: str | None = None  # "ok" ("SSL certificate verify ok."), or why not, when -k continued anyway
 
     @property
     def client_cert_requested(self) -> bool:
@@ -103,6 +106,8 @@ class CurlVerbose:
 # A progress meter shares stderr with -v output: "  0     0    0 ... --:--:--     0*   Trying 1.2.3.4:443..."
 _METER = re.compile(r"^\s*\d+\s+[\d.]+[kMGT]?\s+\d+\s.*?(\*\s.*)$")
 _HANDSHAKE = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS handshake, (.+?) \(\d+\):?$")
+_ALERT = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS alert, .*?\((\d+)\):?$")
+_VERIFY = re.compile(r"^\*\s+SSL certificate verify (?:(ok)\.|result: (.+?), continuing anyway\.)$")
 _FACTS = {
     "trying": re.compile(r"^\*\s+Trying (\S+?)(?:\.\.\.)?$"),
     "pinned": re.compile(r"^\* Added (\S+) to DNS cache"),
@@ -130,11 +135,17 @@ def parse(stderr: str) -> CurlVerbose:
     code: int | None = None
     facts: dict[str, list[str]] = {name: [] for name in _FACTS}
     handshake: list[str] = []
+    alerts: list[tuple[str, str]] = []
+    verify: str | None = None
     for raw in stderr.splitlines():
         line = clean_line(raw)
         shake = _HANDSHAKE.match(line)
         if shake:
             handshake.append(f"{shake.group(1)} {shake.group(2)}")
+        if alert := _ALERT.match(line):
+            alerts.append((alert.group(1), tlsalert.name(int(alert.group(2)))))
+        if verified := _VERIFY.match(line):
+            verify = verified.group(1) or verified.group(2)
         for name, pattern in _FACTS.items():
             fact = pattern.match(line)
             if fact:
@@ -175,4 +186,6 @@ def parse(stderr: str) -> CurlVerbose:
         issuer=facts["issuer"][-1] if facts["issuer"] else None,
         san=tuple(facts["san"]),
         connections=tuple(connections),
+        alerts=tuple(alerts),
+        verify_result=verify,
     )

@@ -223,6 +223,8 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 status_details=status_details,
                 client_cert=_cn(chain[0]) if chain else None,
                 sni=tls.sni,
+                chosen_alert=alert,
+                detail=verdict.detail if verdict else "",
             )
         )
         log(  # every closed connection is logged, garbage included: one event, one entry
