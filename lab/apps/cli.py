@@ -136,18 +136,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         failed = 0
         for name in args.files:
             try:
-                loaded = scenarios.load(name)
+                print(_check(name))
             except LabError as exc:
                 print(str(exc), file=sys.stderr)
                 failed = exc.exit_code
-            else:
-                print(f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)")
         return failed
     if args.command == "run":
         if args.all == bool(args.name):
             parser.error("give a scenario NAME or --all (not both)")
         paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
         loaded_all = [scenarios.load(p) for p in paths]
+        for path, loaded in zip(paths, loaded_all, strict=True):
+            scenarios.require_steps(path, loaded)
         if args.quiz and args.json:
             parser.error("--quiz asks questions in text; it cannot be combined with --json")
         from lab.apps.replay import replay
@@ -171,7 +171,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         path = create(args.name)
         shown = path.relative_to(ROOT)
-        print(f"wrote {shown}; edit it, then: lab check {shown} && lab run {args.name}")
+        print(f"wrote {shown} and its row in scenarios/README.md; next: lab check {shown} && lab run {args.name}")
         return 0
     if args.command == "import":
         from lab.apps.importer import write_draft
@@ -184,6 +184,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _in_lab(shell, loaded)
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _check(name: str) -> str:
+    """``lab check``'s line for one file: ok with what it holds, or a ScenarioError listing every problem."""
+    path = scenarios.find(name)
+    loaded = scenarios.load(path)
+    if scenarios.is_topology(path):
+        users = ", ".join(scenarios.users_of(loaded.name)) or "none yet"
+        return f"{loaded.path}: ok, a topology ({len(loaded.hosts)} hosts) used by: {users}"
+    scenarios.require_steps(path, loaded)
+    return f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)"
 
 
 def _in_lab(main: Callable[..., Awaitable[int]], *args: Any) -> int:

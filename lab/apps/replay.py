@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from lab.apps import logs
 from lab.explain.narrate import event_line, render
 from lab.explain.verdict import explain_result
 from lab.model.events import Event
-from lab.model.outcome import compare
+from lab.model.outcome import compare, compare_decider
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
 from lab.runtime.timeline import Timeline
@@ -22,8 +23,11 @@ from lab.session import cancel_on_terminate, open_lab
 
 
 def _console() -> Console:
-    """Colour on a terminal; plain text (no escape codes, 120 columns) into a pipe or a file."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    """Colour on a terminal; plain text (no escape codes, $COLUMNS or 120 columns) into a pipe or a file."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 120)
 
 
 async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None) -> int:
@@ -46,9 +50,9 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
-                        problems = compare(step.expect, result)
-                        failures += bool(problems)
                         plan, verdict = explain_result(scenario, result)
+                        problems = compare(step.expect, result) + compare_decider(step.expect, verdict.decisive)
+                        failures += bool(problems)
                         if report:
                             records.append(
                                 reports.StepRecord(
@@ -101,7 +105,8 @@ async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool) -> int:
     if as_json:
         if result.stdout and not result.stdout.endswith("\n"):
             sys.stdout.write("\n")
-        print(json.dumps(result.to_json()), flush=True)
+        _, verdict = explain_result(scenario, result)  # the same explanation `lab run --json` carries
+        print(json.dumps({**result.to_json(), "explain": verdict.to_json()}), flush=True)
     return result.exit_code
 
 

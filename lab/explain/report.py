@@ -89,7 +89,7 @@ def _step_html(record: StepRecord) -> str:
     seq = []
     for line, decisive, failed in sequence(verdict):
         span = "hl" if decisive else ("failed" if failed else "")
-        text = escape(line + ("   ◀ decisive" if decisive else ""))
+        text = escape(line)
         seq.append(f"<span class='{span}'>{text}</span>" if span else text)
     out.append(_section("Sequence", "<pre class='seq'>" + "\n".join(seq) + "</pre>"))
     out.append(f"<p><b>Outcome:</b> {escape(outcome(result))}</p>")
