@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import trio
@@ -119,7 +120,12 @@ async def _hang_up(process: trio.Process) -> None:
 
 
 async def shell(scenario: Scenario) -> int:
-    """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it."""
+    """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it.
+
+    Leaving the shell (``exit``, Ctrl-D) ends the lab with 0 whatever the last command returned: a failing
+    curl is part of the lesson, not an error of the lab. The shell's home, history and the curl function's
+    files live in one temporary directory that is removed when the lab ends.
+    """
     timeline = Timeline()
     first: list[float] = []
 
@@ -130,8 +136,7 @@ async def shell(scenario: Scenario) -> int:
             print(event_line(event, first[0]), file=sys.stderr, flush=True)
 
     timeline.subscribe(show)
-    returncode = 0
-    with trio.CancelScope() as scope:
+    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             async with open_lab(scenario, timeline=timeline) as runner:
@@ -145,24 +150,21 @@ async def shell(scenario: Scenario) -> int:
                 from lab.apps.workshop import RCFILE, serve_explanations
 
                 port = await nursery.start(serve_explanations, scenario, timeline, _console())
-                rcfile = Path(runner.home) / ".lab-bashrc"  # the curl function that asks the lab to explain
+                rcfile = Path(home) / ".lab-bashrc"  # the curl function that asks the lab to explain
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
-                env = runner.environment({"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port)})
-                try:
-                    done = await trio.run_process(
-                        ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
-                        env=env,
-                        cwd=str(ROOT),
-                        check=False,
-                        stdin=None,
-                        deliver_cancel=_hang_up,
-                    )
-                finally:
-                    rcfile.unlink(missing_ok=True)
-                returncode = done.returncode
+                extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
+                env = runner.environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
+                await trio.run_process(
+                    ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
+                    env=env,
+                    cwd=str(ROOT),
+                    check=False,
+                    stdin=None,
+                    deliver_cancel=_hang_up,
+                )
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
         return 143
-    return returncode
+    return 0

@@ -7,10 +7,12 @@ question from stdin (a terminal or a pipe alike; end of input skips). :func:`sco
 
 *lab up.* The learner's shell is bash with a ``curl`` shell function (:data:`RCFILE`). The function opens a
 TCP connection to the lab's explainer on 127.0.0.1 inside the lab namespace (bash's ``/dev/tcp``, no extra
-tool), says ``begin`` (the lab marks the timeline), runs the real curl, writes its argv, proxy variables and
-stderr to a temporary directory and says ``end RC DIR``. The lab collects the events since the mark, waits
-until the hosts closed their side, prints the explanation and answers ``done``; only then does the function
-return, so the explanation always comes before the next prompt.
+tool), says ``begin`` (the lab marks the timeline), runs the real curl - its output reaches the terminal as
+it comes, unchanged - keeps a copy of its stderr, argv and proxy variables in the shell's own temporary
+directory (``$LAB_TMP``, removed when the lab ends) and says ``end RC DIR``. The lab collects the events
+since the mark, waits until the hosts closed their side, prints the explanation and answers ``done``; only
+then does the function return, so the explanation always comes before the next prompt. A Ctrl-C stops
+curl, not the function, so an interrupted command is explained as well.
 """
 
 from __future__ import annotations
@@ -117,14 +119,18 @@ class Quiz:
 
 
 RCFILE = r"""
-# lab up: curl runs for real, then the lab explains what happened (see lab/workshop.py)
+# lab up: curl runs for real, then the lab explains what happened (see lab/apps/workshop.py)
 curl() {
   local fd reply rc dir v
-  if ! exec {fd}<>"/dev/tcp/127.0.0.1/${LAB_EXPLAIN_PORT}" 2>/dev/null; then command curl "$@"; return; fi
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${LAB_EXPLAIN_PORT}"; } 2>/dev/null || { command curl "$@"; return; }
   printf 'begin\n' >&"$fd"; read -r reply <&"$fd"
-  dir=$(mktemp -d)
-  command curl "$@" 2>"$dir/stderr"; rc=$?
-  cat "$dir/stderr" >&2
+  dir=$(mktemp -d "${LAB_TMP:?}/curl.XXXXXX")
+  # curl's stdout goes straight to the terminal; its stderr to the terminal too, through tee, which keeps a
+  # copy for the explanation and ignores Ctrl-C so nothing curl printed is lost. The INT trap makes a
+  # Ctrl-C end curl only, not this function: the interrupted command is explained too.
+  trap ':' INT
+  { command curl "$@" 2>&1 1>&3 3>&- | (trap '' INT; exec tee "$dir/stderr") >&2; rc=${PIPESTATUS[0]}; } 3>&1
+  trap - INT
   printf '%s\0' "$@" >"$dir/argv"
   for v in http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; do
     if [ -n "${!v+x}" ]; then printf '%s=%s\0' "$v" "${!v}"; fi

@@ -247,5 +247,8 @@ def answer(facts: Facts) -> Hop:
     if response is not None:
         behind = f", served by backend {facts.forwarded.backend}" if facts.forwarded else ""
         return Hop(key="answer", title="answered", text=f"{response.host}: HTTP {response.status}{behind}", status="ok")
+    if facts.exit_code > 128:  # the shell's status for a process ended by a signal: 130 is Ctrl-C
+        how = "Ctrl-C" if facts.exit_code == 130 else f"signal {facts.exit_code - 128}"
+        return Hop(key="answer", title="answered", text=f"nobody before curl was stopped ({how})", status="fail")
     said = f": {facts.message}" if facts.message else ""
     return Hop(key="answer", title="answered", text=f"nobody (curl exit {facts.exit_code}{said})", status="fail")

@@ -12,6 +12,7 @@ import shlex
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lab.explain import curlplan
 
@@ -79,6 +80,16 @@ def hop_lines(rows: Sequence[tuple[str, str, str, bool]], width: int) -> list[tu
     return out
 
 
+class Row(NamedTuple):
+    """One line of the diagram; ``message`` indexes the arrow it draws (-1: the lanes' header)."""
+
+    line: str
+    decisive: bool
+    failed: bool
+    message: int = -1
+    span: tuple[int, int] = (0, 0)  # the columns of the lanes the arrow joins (equal for a note)
+
+
 @dataclass(frozen=True, slots=True)
 class Arrow:
     src: str
@@ -88,8 +99,8 @@ class Arrow:
     failed: bool = False
 
 
-def diagram(lanes: Sequence[str], arrows: Sequence[Arrow], width: int) -> list[tuple[str, bool, bool]]:
-    """The sequence diagram as (line, decisive, failed) rows, lanes as columns, fitted to ``width``.
+def diagram(lanes: Sequence[str], arrows: Sequence[Arrow], width: int) -> list[Row]:
+    """The sequence diagram, lanes as columns, fitted to ``width``; ``◀ decisive`` ends the decisive rows.
 
     The gap between lanes grows until every label fits its span (up to what ``width`` allows); a label
     that still does not fit wraps onto rows above its arrow (a note: onto rows below it), inside its lanes.
@@ -100,14 +111,13 @@ def diagram(lanes: Sequence[str], arrows: Sequence[Arrow], width: int) -> list[t
     first = max(2, (len(lanes[0]) + 1) // 2)
     gap = _gap(lanes, arrows, first, room)
     cols = {lane: first + i * gap for i, lane in enumerate(lanes)}
-    rows: list[tuple[str, bool, bool]] = [(_header(lanes, cols), False, False), (_blank(cols), False, False)]
-    for arrow in arrows:
-        rows += _arrow_rows(arrow, cols, room)
-    right = max(len(line) for line, _, _ in rows)
-    return [
-        ((line.ljust(right) + "   " + DECISIVE) if decisive else line, decisive, failed)
-        for line, decisive, failed in rows
-    ]
+    rows = [Row(_header(lanes, cols), False, False), Row(_blank(cols), False, False)]
+    for index, arrow in enumerate(arrows):
+        a, b = cols.get(arrow.src, first), cols.get(arrow.dst, first)
+        span = (min(a, b), max(a, b))
+        rows += [Row(line, decisive, failed, index, span) for line, decisive, failed in _arrow_rows(arrow, cols, room)]
+    right = max(len(row.line) for row in rows)
+    return [row._replace(line=row.line.ljust(right) + "   " + DECISIVE) if row.decisive else row for row in rows]
 
 
 def _gap(lanes: list[str], arrows: Sequence[Arrow], first: int, room: int) -> int:

@@ -36,8 +36,8 @@ def outcome(result: CurlResult) -> str:
     return f"curl exit {result.exit_code}; reached: {reached}{tunnel}"
 
 
-def sequence(verdict: Verdict, width: int = 120) -> list[tuple[str, bool, bool]]:
-    """The diagram as (line, decisive, failed) rows, ``◀ decisive`` already appended to decisive rows."""
+def sequence(verdict: Verdict, width: int = 120) -> list[layout.Row]:
+    """The diagram's rows, ``◀ decisive`` already appended to decisive rows."""
     arrows = [layout.Arrow(m.src, m.dst, m.label, decisive=m.decisive, failed=m.failed) for m in verdict.messages]
     return layout.diagram(verdict.lanes, arrows, width)
 
@@ -63,8 +63,8 @@ def story(verdict: Verdict, result: CurlResult, width: int, *, why: str = "", dr
     statuses = [h.status for h in verdict.hops]
     for line, decisive, index in layout.hop_lines(rows, width):
         yield line, "bold yellow" if decisive else STYLES[statuses[index]]
-    for line, decisive, failed in sequence(verdict, width):
-        yield line, "bold yellow" if decisive else ("red" if failed else "")
+    for row in sequence(verdict, width):
+        yield row.line, "bold yellow" if row.decisive else ("red" if row.failed else "")
     yield from _labelled("outcome: ", outcome(result), width)
     yield from _labelled("lesson: ", verdict.lesson, width, "bold")
     yield from _labelled("change: ", verdict.change, width)
