@@ -77,7 +77,7 @@ def test_every_explanation_fits(width: int, row: object) -> None:
             assert not line.rstrip().endswith("◀"), f"'◀ decisive' split: {line!r}"
     hop = next(h for h in verdict.hops if h.decisive)
     start = next(i for i, line in enumerate(lines) if line.startswith(f" ▶  {hop.title}"))
-    block = [lines[start]] + list(takewhile(lambda line: line.startswith("    "), lines[start + 1 :]))
+    block = [lines[start], *takewhile(lambda line: line.startswith("    "), lines[start + 1 :])]
     assert block[-1].endswith("◀ decisive"), f"the decisive hop {hop.title!r} is not marked: {block}"
     marked = [m.label for m in verdict.messages if m.decisive]
     assert any(row.arrow in label for label in marked), f"no marked diagram row with {row.arrow!r}: {marked}"

@@ -228,7 +228,7 @@ def test_a_handshake_event_with_no_bytes_is_no_client_hello() -> None:
             verbose=curlv.parse(""),
             events=tuple(_glb(closed_early, received=0)),
             duration=0.0,
-        ),  # fmt: skip
+        ),
         MATRIX_WORLD,
     )
     assert facts.hello_reached_server is False
