@@ -13,9 +13,8 @@ import trio
 from rich.console import Console
 
 from lab.apps import logs
-from lab.explain.narrate import event_line, render
+from lab.explain.narrate import heading, render
 from lab.explain.verdict import explain_result
-from lab.model.events import Event
 from lab.model.outcome import compare, compare_decider
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
@@ -44,9 +43,7 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
             await nursery.start(cancel_on_terminate, scope)
             for scenario in loaded:
                 if not as_json:
-                    console.print(f"\n━━ {scenario.name}: {scenario.title}\n", style="bold", markup=False)
-                    if scenario.story:
-                        console.print(scenario.story + "\n", markup=False)
+                    console.print(heading(scenario))
                 async with open_lab(scenario) as runner:
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
@@ -126,16 +123,11 @@ async def shell(scenario: Scenario) -> int:
     curl is part of the lesson, not an error of the lab. The shell's home, history and the curl function's
     files live in one temporary directory that is removed when the lab ends.
     """
+    from lab.apps.workshop import RCFILE, EventPrinter, serve_explanations
+
     timeline = Timeline()
-    first: list[float] = []
-
-    def show(event: Event) -> None:
-        if event.kind != "listening":
-            if not first:
-                first.append(event.t)
-            print(event_line(event, first[0]), file=sys.stderr, flush=True)
-
-    timeline.subscribe(show)
+    printer = EventPrinter()
+    timeline.subscribe(printer.show)
     with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
@@ -147,9 +139,7 @@ async def shell(scenario: Scenario) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                from lab.apps.workshop import RCFILE, serve_explanations
-
-                port = await nursery.start(serve_explanations, scenario, timeline, _console())
+                port = await nursery.start(serve_explanations, scenario, timeline, _console(), printer)
                 rcfile = Path(home) / ".lab-bashrc"  # the curl function that asks the lab to explain
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "

@@ -18,12 +18,14 @@ curl, not the function, so an interrupted command is explained as well.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 from rich.console import Console
 
+from lab.model.events import Event
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario, Step
 from lab.protocols import curlv
@@ -162,8 +164,50 @@ def read_request(directory: Path, exit_code: int, events: tuple[object, ...]) ->
     )
 
 
+class EventPrinter:
+    """Prints the hosts' events as they happen - except while a curl runs: its output owns the terminal
+    then, and the events wait until curl has exited (printed before the explanation), so no event line
+    lands in the middle of a line of curl's."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.held: list[Event] | None = None
+        self.lock = threading.Lock()  # proxy.py reports from worker threads
+
+    def show(self, event: Event) -> None:
+        if event.kind == "listening":
+            return
+        with self.lock:
+            if self.held is not None:
+                self.held.append(event)
+                return
+        self._print(event)
+
+    def hold(self) -> None:
+        with self.lock:
+            self.held = []
+
+    def release(self) -> None:
+        with self.lock:
+            held, self.held = self.held or [], None
+        for event in held:
+            self._print(event)
+
+    def _print(self, event: Event) -> None:
+        from lab.explain.narrate import event_line
+
+        if self.t0 is None:
+            self.t0 = event.t
+        print(event_line(event, self.t0), file=sys.stderr, flush=True)
+
+
 async def serve_explanations(
-    scenario: Scenario, timeline: Timeline, console: Console, *, task_status: trio.TaskStatus[int]
+    scenario: Scenario,
+    timeline: Timeline,
+    console: Console,
+    printer: EventPrinter,
+    *,
+    task_status: trio.TaskStatus[int],
 ) -> None:
     """Listen on 127.0.0.1 (inside the namespace) for the shell function; report the port once listening."""
     from lab.explain.narrate import explain_command
@@ -185,9 +229,11 @@ async def serve_explanations(
                     words = line.decode("utf-8", "replace").split(" ", 2)
                     if words[0] == "begin":
                         mark = len(timeline)
+                        printer.hold()
                         await stream.send_all(b"ok\n")
                     elif words[0] == "end" and len(words) == 3:
                         await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
+                        printer.release()
                         events = tuple(e for e in timeline.since(mark) if e.kind != "listening")
                         try:
                             result = read_request(Path(words[2]), int(words[1]), events)

@@ -104,6 +104,21 @@ def render(
     return Lines(build)
 
 
+def heading(scenario: Scenario) -> Lines:
+    """The scenario's title and story, as ``lab run`` tells them before the first step."""
+
+    def build(width: int) -> list[Line]:
+        out: list[Line] = [
+            ("", ""),
+            *((line, "bold") for line in layout.wrap_words(f"━━ {scenario.name}: {scenario.title}", width)),
+        ]
+        for paragraph in scenario.story.split("\n\n"):
+            out += [("", ""), *((line, "") for line in layout.wrap_words(" ".join(paragraph.split()), width))]
+        return [*out, ("", "")]
+
+    return Lines(build)
+
+
 def explain_command(scenario: Scenario, result: CurlResult) -> Lines:
     """For ``lab up``: the story of a command the learner typed (no step, no expectations)."""
     from lab.explain.verdict import explain_result
