@@ -82,4 +82,10 @@ ROWS = [
     Row("proxy-unknown-name", f"curl -sS {CERT} {PROXY} https://nosuchname", "proxy DNS", "proxy-dns", "CONNECT nosuchname:443"),
     Row("http-through-proxy", "curl -v -x http://10.9.9.10:3128 -U u:p http://plain/", "proxy DNS", "proxy-dns", "GET"),
     Row("http-direct", "curl -sS http://plain/", "client DNS", "resolve", "TCP 10.3.3.3:80"),
+    Row("silent-glb-no-cert", "curl -sS -m 2 --resolve mydomain:443:88.88.88.91 https://mydomain", "client-cert check", "client-cert", "held the connection"),
+    Row("reset-glb-no-cert", "curl -sS --resolve mydomain:443:88.88.88.92 https://mydomain", "client-cert check", "client-cert", "reset the connection"),
+    Row("proxy-name-unknown", "curl -sS -x http://corpproxy:3128 https://mydomain", "client DNS", "resolve", "DNS corpproxy"),
+    Row("socks5h-unknown-name", "curl -sS -x socks5h://10.9.9.9:1080 https://nosuchname", "proxy DNS", "proxy-dns", "SOCKS5 CONNECT nosuchname:443"),
+    Row("resolve-wrong-port", "curl -sS --resolve mydomain:80:88.88.88.88 https://mydomain", "client DNS", "resolve", "TCP 198.0.8.245:443"),
+    Row("host-header-override", f"curl -sS {PIN} {CERT} -H 'Host: other' https://mydomain", "--resolve", "resolve", "TCP 88.88.88.88:443"),
 ]  # fmt: skip

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from lab.apps import catalog, scaffold
-from lab.model import scenario
+from lab.model import scenario, topology
 from lab.paths import ROOT, SCENARIO_DIR
 
 
@@ -31,7 +31,7 @@ def test_a_scenario_without_steps_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_topology_is_not_a_scenario_but_says_who_uses_it() -> None:
-    users = scenario.users_of("seed")
+    users = topology.users_of("seed")
     assert "proxy-resolve" in users
     ran = _lab("run", "seed")
     assert ran.returncode == 2

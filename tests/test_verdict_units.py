@@ -178,16 +178,18 @@ def _glb(failed: TlsFailed, received: int = 700) -> list[Event]:
 
 def test_a_silent_load_balancer_still_says_which_certificate_problem() -> None:
     failed = TlsFailed(
-        host="glb", conn=1, reason="certificate verify failed", alert=None, chosen_alert="certificate_expired",
+        host="glb-silent", conn=1, reason="certificate verify failed", alert=None, chosen_alert="certificate_expired",
         version="TLSv1.3", status_details="client_cert_validation_failed", client_cert="lab expired-client",
         sni="mydomain", detail="the certificate expired on 2026-10-30",
     )  # fmt: skip
-    argv = "curl -sS -m 3 --resolve mydomain:443:88.88.88.88 --cert certs/expired-client.crt --key k https://mydomain"
-    verdict = _typed(argv, 28, _glb(failed))
+    argv = "curl -sS -m 3 --resolve mydomain:443:88.88.88.91 --cert certs/expired-client.crt --key k https://mydomain"
+    events: list[Event] = [Accepted(host="glb-silent", conn=1), failed, Closed(host="glb-silent", conn=1, received=900)]
+    verdict = _typed(argv, 28, events)
     assert verdict.decisive == "client-cert check"
     assert verdict.decision.cause == "expired"
     assert "Renew" in verdict.change
-    assert "no alert: it held the connection" in verdict.lesson
+    assert "no alert: it held the connection open" in verdict.lesson
+    assert any(m.decisive and "held the connection open" in m.label for m in verdict.messages)
 
 
 def test_curl_s_hides_the_error_line_and_the_exit_code_with_the_tls_version_tells() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.model import scenario as scenarios
+from lab.model import topology
 from lab.paths import ROOT
 
 EPILOG = """\
@@ -150,7 +151,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
         loaded_all = [scenarios.load(p) for p in paths]
         for path, loaded in zip(paths, loaded_all, strict=True):
-            scenarios.require_steps(path, loaded)
+            topology.require_steps(path, loaded)
         if args.quiz and args.json:
             parser.error("--quiz asks questions in text; it cannot be combined with --json")
         from lab.apps.replay import replay
@@ -193,10 +194,10 @@ def _check(name: str) -> str:
     """``lab check``'s line for one file: ok with what it holds, or a ScenarioError listing every problem."""
     path = scenarios.find(name)
     loaded = scenarios.load(path)
-    if scenarios.is_topology(path):
-        users = ", ".join(scenarios.users_of(loaded.name)) or "none yet"
+    if topology.is_topology(path):
+        users = ", ".join(topology.users_of(loaded.name)) or "none yet"
         return f"{loaded.path}: ok, a topology ({len(loaded.hosts)} hosts) used by: {users}"
-    scenarios.require_steps(path, loaded)
+    topology.require_steps(path, loaded)
     return f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)"
 
 

@@ -116,8 +116,7 @@ def _client_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: s
     if failed is None or not facts.client_cert_refused:
         return None
     cause = advice.client_cert_cause(failed, facts.alert_in)
-    how = f"alert {failed.alert}" if failed.alert else ("no alert: it held the connection" if facts.exit_code == 28
-                                                         else "no alert")  # fmt: skip
+    how = facts.refusal
     if cause == "missing":
         fact = f"{failed.host} asked for a client certificate and none was sent ({failed.status_details}, {how})"
     else:
@@ -145,9 +144,8 @@ def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decisi
         cause, mark, change = "unreachable", "tcp", advice.proxy_unreachable(scenario)
         fact = f"{chosen}, where nothing accepted a connection, so nothing reached {plan.target_host}"
     elif facts.refused is not None and (facts.refused.status == 407 or facts.asked is None):
-        status = f"{facts.refused.status} " if facts.refused.status else ""
         cause, mark, change = "auth", "refusal", advice.proxy_auth()
-        fact = f"{chosen}, and {facts.proxy} refused to open a tunnel ({status}{facts.refused.reason})"
+        fact = f"{chosen}, and {facts.proxy} refused to open a tunnel ({facts.refused.summary or facts.refused.reason})"
     else:
         return None
     return Decision(decider="proxy", hop="proxy", cause=cause, fact=fact, outcome=outcome, change=change, marks=(mark,))

@@ -140,7 +140,8 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
         rows.append(_note("client", f"curl refuses the certificate: {_short(problem)}", "cert-fail", failed=True))
     failed = facts.tls_failed
     if failed is not None and facts.client_cert_refused:
-        label = f"alert {failed.alert}" if failed.alert else f"no alert ({failed.chosen_alert or 'refusal'} withheld)"
+        withheld = f" ({failed.chosen_alert} withheld)" if failed.chosen_alert else ""
+        label = facts.refusal if failed.alert else f"{facts.refusal.removeprefix('no alert: ')}{withheld}"
         rows.append(Message(src=server, dst="client", label=label, tag="alert", failed=True))
     elif failed is not None and problem is None and facts.tls_ok is None:
         rows.append(Message(src=server, dst="client", label="closes: no ServerHello", tag="hangup", failed=True))

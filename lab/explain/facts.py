@@ -60,6 +60,7 @@ class Facts:
     server: str | None = None  # the first host that accepted a connection that is not a proxy
     server_kind: str | None = None
     server_address: str | None = None
+    failure_style: str | None = None  # how the server ends a handshake it refuses (a glb's setting)
     tls_ok: TlsOk | None = None
     tls_failed: TlsFailed | None = None
     request: RequestReceived | None = None
@@ -119,6 +120,18 @@ class Facts:
         return None
 
     @property
+    def refusal(self) -> str:
+        """How the server told the client it refused the handshake: its alert, or why there was none."""
+        failed = self.tls_failed
+        if failed is not None and failed.alert:
+            return f"alert {failed.alert}"
+        if self.failure_style == "silent":
+            return "no alert: it held the connection open"
+        if self.failure_style == "reset":
+            return "no alert: it reset the connection"
+        return "no alert"
+
+    @property
     def tls_failed_version(self) -> str:
         return self.tls_failed.version if self.tls_failed else ""
 
@@ -165,6 +178,7 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         server=accepted.host if accepted else None,
         server_kind=server.kind if server else None,
         server_address=server.address if server else None,
+        failure_style=getattr(server.settings, "failure_style", None) if server else None,
         tls_ok=first(conn, TlsOk),
         tls_failed=first(conn, TlsFailed),
         request=first(conn, RequestReceived),

@@ -81,10 +81,20 @@ def client_resolution(plan: Plan, facts: Facts) -> Hop:
     text = f"{found.name} → {found.address} from {how}" if found.address else f"{found.name}: not in the hosts file"
     if found.how == "IP literal":
         text = f"{found.name} is an IP address: no lookup"
+    elif found.how != "--resolve":
+        text += _unused_resolve(plan.options.resolve, found.name, found.port)
     if plan.connect_to:
         target = f"{plan.target_host}:{plan.target_port}"
         text = f"--connect-to {plan.connect_to} replaces {url.host}:{url.port} with {target}; {text}"
     return Hop(key="resolve", title="client resolution", text=text, status="ok" if found.address else "fail")
+
+
+def _unused_resolve(entries: tuple[str, ...], name: str, port: int) -> str:
+    """A --resolve entry for this name that curl did not use (another port), said so the learner sees why."""
+    others = [e for e in entries if e.lstrip("+").lower().startswith(f"{name.lower()}:")]
+    if not others:
+        return ""
+    return f"; --resolve {others[0]} is for another port (curl looks up {name}:{port}), unused"
 
 
 def proxy(plan: Plan, facts: Facts) -> Hop:
@@ -104,8 +114,8 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
         )
     refused = facts.refused
     if refused is not None and (refused.status == 407 or facts.asked is None):
-        status = f"{refused.status} " if refused.status else ""
-        return Hop(key="proxy", title="proxy", text=f"{text}; it refused: {status}{refused.reason}", status="fail")
+        said = refused.summary or refused.reason
+        return Hop(key="proxy", title="proxy", text=f"{text}; it refused: {said}", status="fail")
     return Hop(key="proxy", title="proxy", text=text)
 
 
@@ -134,7 +144,7 @@ def proxy_dns(plan: Plan, facts: Facts) -> Hop | None:
     elif refused is not None and (refused.status == 407 or asked is None):
         dns = f"no lookup: the proxy refused first ({refused.status or 'no tunnel'})"
     elif refused is not None:
-        dns = f"refused: {refused.status or ''} {refused.reason}".replace(":  ", ": ")
+        dns = f"refused: {refused.summary or refused.reason}"
     else:
         dns = "no lookup reported"
     failed = refused is not None and resolved is None and refused.status != 407
@@ -225,8 +235,7 @@ def client_certificate(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
         return hop(f"{facts.server} has no mTLS policy: it does not check one{offered}", "skip")
     failed, ok = facts.tls_failed, facts.tls_ok
     if failed is not None and facts.client_cert_refused:
-        alert = f", alert {failed.alert}" if failed.alert else ", no alert sent"
-        said = f"{failed.status_details}{alert}"
+        said = f"{failed.status_details}, {facts.refusal}"
         text = (
             f"{facts.server} asked for one; none was sent ({said})"
             if failed.client_cert is None

@@ -32,6 +32,15 @@ def went(facts: Facts) -> str:
 def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     assert plan.url is not None
     assert plan.lookup is not None
+    if plan.proxy is not None and plan.lookup.address is None:
+        name = plan.proxy.host
+        return (
+            "client DNS",
+            "not-found",
+            f"the proxy's host {name} is not in the client's hosts file, so curl could not reach the proxy",
+            f"Give the proxy as an address (-x {plan.proxy.scheme}://ADDRESS:{plan.proxy.port}), or add {name} "
+            "to the client's hosts file ([client] hosts).",
+        )
     if plan.proxy is not None and plan.resolver == "proxy":
         return _proxy_dns(plan, facts, scenario)
     if plan.connect_to:
@@ -91,7 +100,7 @@ def _proxy_dns(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     if facts.resolved is not None:
         said = f"the proxy's own DNS said {facts.resolved.name} is {facts.resolved.address}"
     elif facts.refused is not None:
-        said = f"the proxy refused it ({facts.refused.status or ''} {facts.refused.reason})".replace("( ", "(")
+        said = f"the proxy refused it ({facts.refused.summary or facts.refused.reason})"
     else:
         said = "the proxy made no lookup that reached a lab host"
     ignored = " --resolve only feeds curl's own lookups, and curl made none for it." if plan.options.resolve else ""

@@ -127,43 +127,6 @@ def catalog() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.toml"))
 
 
-def is_topology(path: Path) -> bool:
-    """A world shared by scenarios (``scenarios/topologies/``): hosts and a client, no steps of its own."""
-    return path.resolve().parent == TOPOLOGY_DIR.resolve()
-
-
-def users_of(topology: str) -> list[str]:
-    """The catalog scenarios built on ``topology`` (files that do not parse are left out)."""
-    users = []
-    for path in catalog():
-        try:
-            if tomllib.loads(path.read_text("utf-8")).get("topology") == topology:
-                users.append(path.stem)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-    return users
-
-
-def require_steps(path: Path, loaded: Scenario) -> None:
-    """``lab run`` and ``lab check`` want steps; a topology or an empty scenario gets a line saying what to do."""
-    if loaded.steps:
-        return
-    if is_topology(path):
-        users = ", ".join(users_of(loaded.name)) or "none yet"
-        raise ScenarioError(
-            loaded.path,
-            None,
-            f"{loaded.name} is a topology (a world without steps), not a scenario; scenarios that use it: {users}. "
-            f"To type commands in it: lab up {loaded.name}",
-        )
-    raise ScenarioError(
-        loaded.path,
-        None,
-        "no steps: a scenario needs at least one [[steps]] table with 'run' (a world without steps is a "
-        "topology, and belongs in scenarios/topologies/)",
-    )
-
-
 def _read(path: Path) -> tuple[dict[str, Any], Source]:
     display = _display(path)
     try:

@@ -135,17 +135,11 @@ def parse(stderr: str) -> CurlVerbose:
     code: int | None = None
     facts: dict[str, list[str]] = {name: [] for name in _FACTS}
     handshake: list[str] = []
-    alerts: list[tuple[str, str]] = []
-    verify: str | None = None
-    for raw in stderr.splitlines():
-        line = clean_line(raw)
+    lines = [clean_line(raw) for raw in stderr.splitlines()]
+    for line in lines:
         shake = _HANDSHAKE.match(line)
         if shake:
             handshake.append(f"{shake.group(1)} {shake.group(2)}")
-        if alert := _ALERT.match(line):
-            alerts.append((alert.group(1), tlsalert.name(int(alert.group(2)))))
-        if verified := _VERIFY.match(line):
-            verify = verified.group(1) or verified.group(2)
         for name, pattern in _FACTS.items():
             fact = pattern.match(line)
             if fact:
@@ -186,6 +180,6 @@ def parse(stderr: str) -> CurlVerbose:
         issuer=facts["issuer"][-1] if facts["issuer"] else None,
         san=tuple(facts["san"]),
         connections=tuple(connections),
-        alerts=tuple(alerts),
-        verify_result=verify,
+        alerts=tuple((m.group(1), tlsalert.name(int(m.group(2)))) for m in map(_ALERT.match, lines) if m),
+        verify_result=next((m.group(1) or m.group(2) for m in map(_VERIFY.match, reversed(lines)) if m), None),
     )
