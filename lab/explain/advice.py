@@ -13,6 +13,7 @@ from lab.explain.curlplan import Plan
 from lab.explain.route import cert_name
 from lab.model.events import TlsFailed
 from lab.model.scenario import Scenario
+from lab.protocols.curlexit import CurlExit
 
 LAB_PAIR = "--cert certs/client.crt --key certs/client.key"
 # The alert OpenSSL chooses for each client-certificate problem (lab.hosts.glb.mtls), and Google's statusDetails.
@@ -36,10 +37,10 @@ def usage(said: str) -> str:
 
 def own_certificate(message: str, plan: Plan) -> tuple[str, str]:
     """curl exit 58, in words: (cause, fact)."""
-    cert, key = plan.client_cert or "the certificate", plan.options.key or "the key"
+    cert, key = plan.client_cert or "the certificate", plan.options.last("key") or "the key"
     if "private key" in message and "No such file" not in message:
         return "key-mismatch", f"curl refused the pair: the key {key} does not belong to {cert}"
-    for path in (plan.client_cert, plan.options.key):
+    for path in (plan.client_cert, plan.options.last("key")):
         if path and path in message and "No such file" in message:
             return "unusable", f"curl could not read {path}: no such file"
     return "unusable", f"curl could not use {cert} with {key} ({message or 'exit 58'})"
@@ -91,7 +92,7 @@ def server_cert_cause(problem: str, exit_code: int) -> str:
         return "name-mismatch"
     if "expired" in lowered:
         return "server-expired"
-    if exit_code == 77 or "verify locations" in lowered or "certificate file" in lowered:
+    if exit_code == CurlExit.SSL_CACERT_BADFILE or "verify locations" in lowered or "certificate file" in lowered:
         return "no-ca"
     if any(k in lowered for k in ("issuer", "self-signed", "self signed", "unknown ca", "unable to verify")):
         return "untrusted"

@@ -20,6 +20,7 @@ from lab.explain.curlplan import Plan
 from lab.explain.facts import Facts
 from lab.model.deciders import Decider, lead
 from lab.model.scenario import Scenario
+from lab.protocols.curlexit import CurlExit
 
 HopKey = Literal["command-line", "resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
 # Diagram rows a decision can mark (lab.explain.diagram tags each row with one of these).
@@ -61,7 +62,7 @@ def decide(plan: Plan, facts: Facts, scenario: Scenario) -> Decision:
 
 
 def _command_line(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
-    if not (plan.usage_error or plan.url is None or facts.exit_code == 2):
+    if not (plan.usage_error or plan.url is None or facts.exit_code == CurlExit.FAILED_INIT):
         return None
     said = (facts.message or plan.usage_error or "curl refused the command line").removeprefix("curl: ")
     return Decision(
@@ -77,7 +78,7 @@ def _command_line(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) ->
 
 def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
     """curl exit 58: curl refused its own certificate or key before sending either."""
-    if facts.exit_code != 58:
+    if facts.exit_code != CurlExit.SSL_CERTPROBLEM:
         return None
     cause, fact = advice.own_certificate(facts.message or "", plan)
     if facts.bytes_in == 0 or facts.hello_sent is False:

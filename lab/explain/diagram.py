@@ -14,6 +14,7 @@ from lab.explain.curlplan import Plan
 from lab.explain.decide import Decision
 from lab.explain.facts import Facts
 from lab.explain.hops import ask_label
+from lab.protocols.curlexit import CurlExit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +117,7 @@ def _no_server(plan: Plan, facts: Facts, rows: list[Message]) -> None:
 def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> None:
     if plan.url is None or plan.url.scheme != "https":
         return
-    if facts.exit_code == 58:
+    if facts.exit_code == CurlExit.SSL_CERTPROBLEM:
         said = (
             "key does not match the certificate"
             if "private key" in (facts.message or "")
@@ -124,7 +125,7 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
         )
         rows.append(_note("client", f"curl: {said}; nothing sent", "own-cert", failed=True))
         return
-    if facts.exit_code == 77:
+    if facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
         rows.append(_note("client", "curl: cannot load its CA certificates; nothing sent", "cert-fail", failed=True))
         return
     hello = facts.tls_ok or facts.tls_failed or facts.tunnel_hello

@@ -34,6 +34,7 @@ from lab.model.events import (
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario
 from lab.protocols import curlv, tlsalert
+from lab.protocols.curlexit import CurlExit
 
 PROXY_KINDS = ("http-proxy", "socks5")
 # curl's own verdict on the server certificate, as its error line or -v says it (curl 7.x and 8.x, OpenSSL).
@@ -106,14 +107,16 @@ class Facts:
             found = _CURL_CERT_PROBLEM.search(line)
             if found:
                 return found.group(1)
-        if self.exit_code == 77:
+        if self.exit_code == CurlExit.SSL_CACERT_BADFILE:
             return self.message or "curl could not load CA certificates to check the server with"
-        if self.client_cert_refused and (self.exit_code != 60 or self.tls_failed_version != "TLSv1.3"):
+        if self.client_cert_refused and (
+            self.exit_code != CurlExit.PEER_FAILED_VERIFICATION or self.tls_failed_version != "TLSv1.3"
+        ):
             return None  # the server's alert about the client certificate, not curl's own check
         for direction, alert in self.curl.alerts:
             if direction == "OUT" and alert != "close_notify":
                 return f"curl sent alert {alert}"
-        if self.exit_code in (60, 51):
+        if self.exit_code in (CurlExit.PEER_FAILED_VERIFICATION, CurlExit.OBSOLETE51):
             return self.message or f"curl exit {self.exit_code}: the server's certificate failed curl's check"
         if self.tls_failed is not None and self.server_kind == "backend" and "alert" in self.tls_failed.reason:
             return f"{self.server} reports: {self.tls_failed.reason}"

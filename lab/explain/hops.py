@@ -18,8 +18,14 @@ from lab.explain.decide import HopKey
 from lab.explain.facts import Facts
 from lab.explain.route import chosen_by
 from lab.model.scenario import Scenario
+from lab.protocols.curlexit import CurlExit
 
 Status = Literal["ok", "fail", "skip", "info"]
+# Exits that come after curl finished its handshake (and so after its check of the server certificate).
+_AFTER_HANDSHAKE = (
+    CurlExit.OK, CurlExit.RECV_ERROR, CurlExit.HTTP2_STREAM, CurlExit.HTTP2, CurlExit.GOT_NOTHING,
+    CurlExit.OPERATION_TIMEDOUT,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,7 +39,7 @@ class Hop:
 
 def all_hops(plan: Plan, facts: Facts, scenario: Scenario, decisive: HopKey) -> tuple[Hop, ...]:
     """Every hop that applies, the one named by the decision marked decisive."""
-    if plan.usage_error or plan.url is None or facts.exit_code == 2:
+    if plan.usage_error or plan.url is None or facts.exit_code == CurlExit.FAILED_INIT:
         found: list[Hop] = [command_line(plan, facts)]
     else:
         dns = proxy_dns(plan, facts)
@@ -211,7 +217,7 @@ def server_certificate(plan: Plan, facts: Facts) -> Hop:
     if judged and tls12_refused:
         return hop("its chain passed curl's check (curl went on to send its own certificate); "
                    "the name check never ran: the handshake failed first", "ok")  # fmt: skip
-    if judged or (facts.tls_ok is not None and facts.exit_code in (0, 56, 92, 16, 52, 28)):
+    if judged or (facts.tls_ok is not None and facts.exit_code in _AFTER_HANDSHAKE):
         return hop(f"valid for {plan.verify_name}, trusted (curl finished the handshake and went on)", "ok")
     return hop("sent, but curl's verdict was not observed", "skip")
 
@@ -220,7 +226,7 @@ def client_certificate(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     def hop(text: str, status: Status) -> Hop:
         return Hop(key="client-cert", title="client certificate", text=text, status=status)
 
-    if facts.exit_code == 58:
+    if facts.exit_code == CurlExit.SSL_CERTPROBLEM:
         _, fact = advice.own_certificate(facts.message or "", plan)
         sent = f"; {facts.server} received {facts.bytes_in} bytes" if facts.server and facts.bytes_in == 0 else ""
         return hop(f"{fact}{sent}", "fail")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from lab.explain import curlplan
+from lab.protocols import curlargs
 
 DECISIVE = "◀ decisive"
 _GLUE = "\u00a0"  # textwrap never breaks at a no-break space; it becomes a plain space on output
@@ -40,16 +40,19 @@ def command_groups(run: str) -> list[str]:
         words = shlex.split(run)
     except ValueError:
         return run.split()
+    start = next((i + 1 for i, w in enumerate(words) if w == "curl" or w.endswith("/curl")), len(words))
+    options = curlargs.parse_options(words[start:], lenient=True)  # env VAR=... words before curl stay single
+    joined = {start + g.word: start + g.value_word for g in options.given if g.value_word is not None}
     groups: list[str] = []
-    pending = False
-    for word in words:
-        shown = shlex.quote(word)
-        if pending:
-            groups[-1] += " " + shown
-            pending = False
-        else:
-            groups.append(shown)
-            pending = curlplan.takes_argument(word)
+    skip: set[int] = set()
+    for i, word in enumerate(words):
+        if i in skip:
+            continue
+        group = shlex.quote(word)
+        if i in joined:
+            group += " " + shlex.quote(words[joined[i]])
+            skip.add(joined[i])
+        groups.append(group)
     return groups
 
 

@@ -50,7 +50,7 @@ def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
         look = curlplan.lookup(plan.target_host, plan.target_port, (), {})
     via = f", and curl asked the proxy for {facts.asked.target}" if facts.asked else ""
     if look.how == "--resolve":
-        without = curlplan.plan(_without(plan.argv, "--resolve"), plan.env, scenario.client.hosts)
+        without = curlplan.plan(plan.options.without("--resolve"), plan.env, scenario.client.hosts)
         return (
             "--resolve",
             "resolve",
@@ -126,7 +126,7 @@ def _proxy_dns(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
 
 def _connect_to(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     assert plan.url is not None
-    without = curlplan.plan(_without(plan.argv, "--connect-to"), plan.env, scenario.client.hosts)
+    without = curlplan.plan(plan.options.without("--connect-to"), plan.env, scenario.client.hosts)
     before = (
         f"ask the proxy for {without.tunnel}" if without.proxy is not None else f"connect to {where(without, scenario)}"
     )
@@ -175,18 +175,3 @@ def cert_name(scenario: Scenario, server: str | None) -> str | None:
     host = scenario.hosts.get(server or "")
     cert = getattr(host.settings, "cert", None) if host else None
     return cert.names[0] if cert is not None and cert.names else None
-
-
-def _without(argv: tuple[str, ...], option: str) -> tuple[str, ...]:
-    """``argv`` without ``option`` and its argument (to ask: where would curl go without it?)."""
-    out: list[str] = []
-    skip = False
-    for word in argv:
-        if skip:
-            skip = False
-            continue
-        if word == option:
-            skip = True
-            continue
-        out.append(word)
-    return tuple(out)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lab.protocols.netaddr import format_address
 from lab.protocols import tlsalert
+from lab.protocols.netaddr import format_address
 
 ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
 USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
