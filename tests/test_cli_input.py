@@ -19,6 +19,13 @@ def _lab(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _check(tmp_path: Path, text: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`lab check` on a file holding ``text``: (the run, the file's name)."""
+    file = tmp_path / "checked.toml"
+    file.write_text(text)
+    return _lab("check", str(file)), file.name
+
+
 def test_a_scenario_without_steps_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.toml"
     empty.write_text('topology = "seed"\n')
@@ -44,12 +51,11 @@ def test_a_topology_is_not_a_scenario_but_says_who_uses_it() -> None:
 
 
 def test_lab_check_reports_every_error_with_its_line(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.toml"
-    broken.write_text(
+    done, _ = _check(
+        tmp_path,
         'topology = "seed"\nfoo = 1\n\n[[step]]\nrun = "curl https://mydomain"\n\n[[steps]]\nrun = "curl -v x"\n'
-        'bar = 2\n[steps.expect]\nexit = "x"\nreached = "nobody"\ndecided_by = "the DNS"\n'
+        'bar = 2\n[steps.expect]\nexit = "x"\nreached = "nobody"\ndecided_by = "the DNS"\n',
     )
-    done = _lab("check", str(broken))
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert [line.split(": ", 1)[0].rsplit(":", 1)[1] for line in lines] == ["2", "4", "9", "11", "12", "13"]
@@ -59,14 +65,13 @@ def test_lab_check_reports_every_error_with_its_line(tmp_path: Path) -> None:
 
 
 def test_a_lesson_naming_another_decider_is_an_error(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
+    done, name = _check(
+        tmp_path,
         'topology = "seed"\n[[steps]]\nrun = "curl https://mydomain"\nlesson = """\nProxy DNS decided, surely.\n"""\n'
-        '[steps.expect]\ndecided_by = "client DNS"\n'
+        '[steps.expect]\ndecided_by = "client DNS"\n',
     )
-    done = _lab("check", str(bad))
     assert done.returncode == 2
-    assert f"{bad.name}:4: the lesson says 'Proxy DNS decided', but decided_by is 'client DNS'" in done.stderr
+    assert f"{name}:4: the lesson says 'Proxy DNS decided', but decided_by is 'client DNS'" in done.stderr
 
 
 def test_a_misspelt_scenario_name_gets_a_suggestion() -> None:

@@ -83,15 +83,7 @@ def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str)
     cause, fact = advice.own_certificate(facts.message or "", plan)
     if facts.bytes_in == 0 or facts.hello_sent is False:
         fact += "; no ClientHello was sent"
-    return Decision(
-        decider="client-cert check",
-        hop="client-cert",
-        cause=cause,
-        fact=fact,
-        outcome=outcome,
-        change=advice.client_cert(cause, plan),
-        marks=("own-cert",),
-    )
+    return _client_cert_check(cause, fact, plan, outcome, "own-cert")
 
 
 def _server_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
@@ -123,15 +115,16 @@ def _client_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: s
     else:
         detail = failed.detail or failed.status_details
         fact = f"{failed.host} refused certificate {failed.client_cert}: {detail} ({failed.status_details}, {how})"
+    return _client_cert_check(cause, fact, plan, outcome, "alert")
+
+
+def _client_cert_check(cause: str, fact: str, plan: Plan, outcome: str, mark: Mark) -> Decision:
+    """The client certificate decided (curl refused its own, or the server refused it): advice per cause."""
+    change = advice.client_cert(cause, plan)
     return Decision(
-        decider="client-cert check",
-        hop="client-cert",
-        cause=cause,
-        fact=fact,
-        outcome=outcome,
-        change=advice.client_cert(cause, plan),
-        marks=("alert",),
-    )
+        decider="client-cert check", hop="client-cert", cause=cause, fact=fact, outcome=outcome, change=change,
+        marks=(mark,),
+    )  # fmt: skip
 
 
 def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
