@@ -26,6 +26,7 @@ from lab.model.events import (
 )
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario
+from lab.protocols import tlsalert
 
 PYTHON_INTERNALS = re.compile(r"\w+(?:Error|Exception)\b|_ssl\.c|\[SSL: |Traceback|\bNone\b")
 _CONNECTED = re.compile(r"^\* Connected to \S+ \(([^)]+)\) port (\d+)", re.MULTILINE)
@@ -34,6 +35,7 @@ _SERVER_HELLO = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS handshake, Server hello"
 _VERIFY_OK = re.compile(r"^\*\s+SSL certificate verify ok\.", re.MULTILINE)
 _CURL_REFUSED = re.compile(r"SSL certificate problem|no alternative certificate subject name|does not match target")
 _SERVED_BY = re.compile(r"^< served-by: (\S+)", re.MULTILINE | re.IGNORECASE)
+_ALERT_IN = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS alert, .*\((\d+)\)", re.MULTILINE)
 _CONNECT_LINE = re.compile(r"^> CONNECT (\S+) HTTP", re.MULTILINE)
 
 
@@ -55,7 +57,8 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems += _tls(result, verdict, conn, [e for e in events if isinstance(e, ClientHelloSeen)])
     problems += _proxy(result, verdict, events)
     problems += _answer(result, verdict, events)
-    problems += _arrows(verdict, events, conn)
+    received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
+    problems += _arrows(verdict, events, conn, received)
     return problems
 
 
@@ -172,7 +175,7 @@ def _answer(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> 
     return problems
 
 
-def _arrows(verdict: Verdict, events: tuple[Event, ...], conn: list[Event]) -> list[str]:
+def _arrows(verdict: Verdict, events: tuple[Event, ...], conn: list[Event], received: set[str]) -> list[str]:
     """Every arrow of the diagram has a witness."""
     problems = []
     accepted = {e.host for e in events if isinstance(e, Accepted)}
@@ -187,7 +190,7 @@ def _arrows(verdict: Verdict, events: tuple[Event, ...], conn: list[Event]) -> l
         if "ClientHello" in m.label and not hello:
             problems.append(f"arrow {m.label!r}, but no host read a ClientHello")
         if m.label.startswith("alert "):
-            sent = {e.alert for e in conn if isinstance(e, TlsFailed)}
+            sent = {e.alert for e in conn if isinstance(e, TlsFailed)} | received
             if m.label.removeprefix("alert ") not in sent:
                 problems.append(f"arrow {m.label!r}, the server sent {sent}")
         if m.label == "URL map → backend" and not any(isinstance(e, Forwarded) for e in events):

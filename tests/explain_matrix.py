@@ -87,5 +87,7 @@ ROWS = [
     Row("proxy-name-unknown", "curl -sS -x http://corpproxy:3128 https://mydomain", "client DNS", "resolve", "DNS corpproxy"),
     Row("socks5h-unknown-name", "curl -sS -x socks5h://10.9.9.9:1080 https://nosuchname", "proxy DNS", "proxy-dns", "SOCKS5 CONNECT nosuchname:443"),
     Row("resolve-wrong-port", "curl -sS --resolve mydomain:80:88.88.88.88 https://mydomain", "client DNS", "resolve", "TCP 198.0.8.245:443"),
+    Row("tls-version-mismatch", f"curl -v --tls-max 1.2 --resolve mydomain:443:88.88.88.93 {CERT} https://mydomain", "TLS version", "sni", "protocol_version"),
+    Row("proxy-refuses-outside-lab", "curl -sS --connect-to mydomain:443:192.0.2.14:443 -x http://10.9.9.9:3128 https://mydomain", "proxy", "proxy", "403"),
     Row("host-header-override", f"curl -sS {PIN} {CERT} -H 'Host: other' https://mydomain", "--resolve", "resolve", "TCP 88.88.88.88:443"),
 ]  # fmt: skip

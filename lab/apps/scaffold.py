@@ -62,7 +62,7 @@ lesson = """
 # What must happen; `lab run` reports every difference. All keys are optional.
 [steps.expect]
 decided_by = "--resolve"  # the decisive hop: client DNS, --resolve, --connect-to, proxy, proxy DNS,
-                          # SNI, cert check, client-cert check or command line (docs/scenarios.md)
+                          # TLS version, cert check, client-cert check or command line (docs/scenarios.md)
 exit = 0          # curl's exit code
 reached = "glb"   # the host that answered HTTP, or "none"
 tunnel = "none"   # what a proxy was asked for ("mydomain:443"), or "none"

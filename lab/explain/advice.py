@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from lab.explain.curlplan import Plan
+from lab.explain.facts import Facts
 from lab.explain.route import cert_name
 from lab.model.events import TlsFailed
 from lab.model.scenario import Scenario
@@ -126,3 +127,37 @@ def proxy_unreachable(scenario: Scenario) -> str:
 
 def proxy_auth() -> str:
     return "Give the proxy its user and password: --proxy-user USER:PASSWORD (or -x http://USER:PASSWORD@HOST:PORT)."
+
+
+def proxy_policy(scenario: Scenario) -> str:
+    hosts = ", ".join(
+        f"{h.name} {h.address}" for h in scenario.hosts.values() if h.kind not in ("http-proxy", "socks5")
+    )
+    return f"Ask the proxy for a target it allows (the lab's proxies reach lab hosts only: {hosts})."
+
+
+def versions(plan: Plan, facts: Facts) -> str:
+    """What each side allowed: "curl offered up to TLS 1.2 (--tls-max 1.2); glb-tls13 accepts TLS 1.3 only"."""
+    limit = plan.options.last("tls-max")
+    floor = next((v for v in ("1.3", "1.2", "1.1", "1.0") if plan.options.flag(f"tlsv{v}")), None)
+    said = []
+    if limit:
+        said.append(f"curl offered up to TLS {limit} (--tls-max {limit})")
+    if floor:
+        said.append(f"curl asked for at least TLS {floor} (--tlsv{floor})")
+    if facts.server_versions:
+        low, high = facts.server_versions
+        span = f"TLS {low} only" if low == high else f"TLS {low} to {high}"
+        said.append(f"{facts.server} accepts {span}")
+    return "; ".join(said) or "alert protocol_version"
+
+
+def tls_version(plan: Plan, facts: Facts) -> str:
+    if facts.server_versions:
+        low, high = facts.server_versions
+        span = low if low == high else f"{low}-{high}"
+        return (
+            f"Let curl offer a version the server accepts (TLS {span}): drop the --tls-max/--tlsv1.x that excludes "
+            f"it, or widen the server's tls = {{ min, max }}."
+        )
+    return "Let curl and the server share a TLS version: drop the --tls-max/--tlsv1.x option that excludes it."

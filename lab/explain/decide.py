@@ -24,7 +24,9 @@ from lab.protocols.curlexit import CurlExit
 
 HopKey = Literal["command-line", "resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
 # Diagram rows a decision can mark (lab.explain.diagram tags each row with one of these).
-Mark = Literal["usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "cert-fail", "alert", "own-cert"]
+Mark = Literal[
+    "usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "version", "cert-fail", "alert", "own-cert"
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +49,7 @@ class Decision:
 def decide(plan: Plan, facts: Facts, scenario: Scenario) -> Decision:
     """Apply the order of the checks, then the routing, to what was observed."""
     outcome = f"{facts.reached} answered" if facts.reached else f"curl exited {facts.exit_code}"
-    for check in (_command_line, _own_certificate, _server_certificate, _client_certificate, _proxy):
+    for check in (_command_line, _own_certificate, _tls_version, _server_certificate, _client_certificate, _proxy):
         found = check(plan, facts, scenario, outcome)
         if found is not None:
             return found
@@ -84,6 +86,21 @@ def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str)
     if facts.bytes_in == 0 or facts.hello_sent is False:
         fact += "; no ClientHello was sent"
     return _client_cert_check(cause, fact, plan, outcome, "own-cert")
+
+
+def _tls_version(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """Client and server had no TLS version in common: the handshake ended at the ServerHello."""
+    if not facts.no_common_version:
+        return None
+    return Decision(
+        decider="TLS version",
+        hop="sni",
+        cause="no-common-version",
+        fact=f"{facts.server or 'the server'} and curl share no TLS version ({advice.versions(plan, facts)})",
+        outcome=outcome,
+        change=advice.tls_version(plan, facts),
+        marks=("version",),
+    )
 
 
 def _server_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
@@ -137,9 +154,12 @@ def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decisi
     if facts.proxy is None:
         cause, mark, change = "unreachable", "tcp", advice.proxy_unreachable(scenario)
         fact = f"{chosen}, where nothing accepted a connection, so nothing reached {plan.target_host}"
-    elif facts.refused is not None and (facts.refused.status == 407 or facts.asked is None):
-        cause, mark, change = "auth", "refusal", advice.proxy_auth()
-        fact = f"{chosen}, and {facts.proxy} refused to open a tunnel ({facts.refused.summary or facts.refused.reason})"
+    elif facts.proxy_refused_itself:
+        refused = facts.refused
+        assert refused is not None
+        cause = "auth" if refused.status == 407 or facts.asked is None else "policy"
+        mark, change = "refusal", advice.proxy_auth() if cause == "auth" else advice.proxy_policy(scenario)
+        fact = f"{chosen}, and it refused to open a tunnel ({refused.summary or refused.reason})"
     else:
         return None
     return Decision(decider="proxy", hop="proxy", cause=cause, fact=fact, outcome=outcome, change=change, marks=(mark,))

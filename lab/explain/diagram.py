@@ -128,10 +128,11 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
     if facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
         rows.append(_note("client", "curl: cannot load its CA certificates; nothing sent", "cert-fail", failed=True))
         return
-    hello = facts.tls_ok or facts.tls_failed or facts.tunnel_hello
-    if not facts.hello_reached_server or hello is None:
+    if not facts.hello_reached_server:
         return
-    rows.append(Message(src="client", dst=server, label=f"TLS ClientHello, SNI {hello.sni or 'none'}", tag="hello"))
+    read, sni = facts.sni_read
+    said = f"TLS ClientHello, SNI {sni or 'none'}" if read else "TLS ClientHello"
+    rows.append(Message(src="client", dst=server, label=said, tag="hello"))
     problem = facts.curl_cert_problem
     if facts.tls_ok is not None:
         rows.append(Message(src=server, dst="client", label=f"{facts.tls_ok.version} ok, ALPN {facts.tls_ok.alpn}"))
@@ -144,6 +145,10 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
         withheld = f" ({failed.chosen_alert} withheld)" if failed.chosen_alert else ""
         label = facts.refusal if failed.alert else f"{facts.refusal.removeprefix('no alert: ')}{withheld}"
         rows.append(Message(src=server, dst="client", label=label, tag="alert", failed=True))
+    elif failed is not None and facts.no_common_version:
+        alert = failed.alert or facts.alert_in  # the host's report, or what curl received
+        label = f"alert {alert}" if alert else "no TLS version in common"
+        rows.append(Message(src=server, dst="client", label=label, tag="version", failed=True))
     elif failed is not None and problem is None and facts.tls_ok is None:
         rows.append(Message(src=server, dst="client", label="closes: no ServerHello", tag="hangup", failed=True))
 

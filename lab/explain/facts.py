@@ -62,6 +62,7 @@ class Facts:
     server_kind: str | None = None
     server_address: str | None = None
     failure_style: str | None = None  # how the server ends a handshake it refuses (a glb's setting)
+    server_versions: tuple[str, str] | None = None  # the TLS versions the server accepts (a glb's setting)
     tls_ok: TlsOk | None = None
     tls_failed: TlsFailed | None = None
     request: RequestReceived | None = None
@@ -123,6 +124,41 @@ class Facts:
         return None
 
     @property
+    def sni_read(self) -> tuple[bool, str | None]:
+        """(a host read the ClientHello's server name, the name): a server that gave up before reading it
+        (an unsupported TLS version) reports none, which says nothing about what curl sent."""
+        if self.tls_ok is not None:
+            return True, self.tls_ok.sni
+        if self.tunnel_hello is not None:
+            return True, self.tunnel_hello.sni
+        failed = self.tls_failed
+        if failed is not None and (failed.sni is not None or failed.alpn or self.client_cert_refused):
+            return True, failed.sni
+        return False, None
+
+    @property
+    def proxy_refused_itself(self) -> bool:
+        """The proxy refused for its own reasons - credentials, policy, or no answer at all - not for a name
+        its DNS lacks (HTTP 502, SOCKS reply 4) or a target that refused it (SOCKS reply 5)."""
+        refused = self.refused
+        if refused is None:
+            return False
+        if self.asked is None or refused.status is None:
+            return True
+        return refused.status in (407, 403, 2)  # 2: SOCKS "connection not allowed by ruleset"
+
+    @property
+    def no_common_version(self) -> bool:
+        """Client and server share no TLS version: the protocol_version alert, either way, or curl's words."""
+        failed = self.tls_failed
+        alerts = {failed.alert, failed.chosen_alert} if failed else set()
+        alerts |= {alert for _, alert in self.curl.alerts}
+        if "protocol_version" in alerts:
+            return True
+        words = (self.message or "").lower()
+        return any(k in words for k in ("alert protocol version", "unsupported protocol", "no protocols available"))
+
+    @property
     def refusal(self) -> str:
         """How the server told the client it refused the handshake: its alert, or why there was none."""
         failed = self.tls_failed
@@ -182,6 +218,7 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         server_kind=server.kind if server else None,
         server_address=server.address if server else None,
         failure_style=getattr(server.settings, "failure_style", None) if server else None,
+        server_versions=_versions(server.settings) if server else None,
         tls_ok=first(conn, TlsOk),
         tls_failed=first(conn, TlsFailed),
         request=first(conn, RequestReceived),
@@ -191,6 +228,11 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         bytes_out=closed.sent if closed else None,
         proxy_env=result.proxy_env,
     )
+
+
+def _versions(settings: object) -> tuple[str, str] | None:
+    low, high = getattr(settings, "tls_min", None), getattr(settings, "tls_max", None)
+    return (low, high) if isinstance(low, str) and isinstance(high, str) else None
 
 
 def _connection(events: tuple[Event, ...], accepted: Accepted | None) -> tuple[Event, ...]:

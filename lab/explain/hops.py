@@ -119,7 +119,7 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
             key="proxy", title="proxy", text=f"{text}: nothing accepted a connection there{failed}", status="fail"
         )
     refused = facts.refused
-    if refused is not None and (refused.status == 407 or facts.asked is None):
+    if refused is not None and facts.proxy_refused_itself:
         said = refused.summary or refused.reason
         return Hop(key="proxy", title="proxy", text=f"{text}; it refused: {said}", status="fail")
     return Hop(key="proxy", title="proxy", text=text)
@@ -147,7 +147,7 @@ def proxy_dns(plan: Plan, facts: Facts) -> Hop | None:
         dns = f"{resolved.name} is an address: the proxy makes no lookup ({resolved.upstream})"
     elif resolved is not None:
         dns = f"the proxy's own DNS says {resolved.name} → {resolved.address} ({resolved.upstream})"
-    elif refused is not None and (refused.status == 407 or asked is None):
+    elif refused is not None and facts.proxy_refused_itself:
         dns = f"no lookup: the proxy refused first ({refused.status or 'no tunnel'})"
     elif refused is not None:
         dns = f"refused: {refused.summary or refused.reason}"
@@ -175,21 +175,30 @@ def tcp_target(plan: Plan, facts: Facts) -> Hop:
 
 def sni_and_host(plan: Plan, facts: Facts) -> Hop:
     assert plan.url is not None
+
+    def hop(text: str, status: Status = "info") -> Hop:
+        return Hop(key="sni", title="SNI and Host", text=text, status=status)
+
     host = f", Host {facts.request.authority}" if facts.request else ""
     if plan.url.scheme != "https":
-        return Hop(key="sni", title="SNI and Host", text=f"no TLS ({plan.url.scheme}://){host}", status="skip")
-    hello = facts.tls_ok or facts.tls_failed or facts.tunnel_hello
-    if facts.hello_reached_server and hello is not None:
-        sni = hello.sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
-        return Hop(key="sni", title="SNI and Host", text=f"SNI {sni}{host}")
+        return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
+    read, sni = facts.sni_read
+    if facts.no_common_version and facts.server:
+        from lab.explain.advice import versions
+
+        return hop(f"no TLS version in common: {versions(plan, facts)}; the handshake ended there", "fail")
+    if read:
+        named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
+        return hop(f"SNI {named}{host}")
+    if facts.hello_reached_server:
+        return hop(f"a ClientHello reached {facts.server}, which did not report its SNI", "skip")
     if facts.hello_sent:
-        return Hop(
-            key="sni", title="SNI and Host", text="curl sent a ClientHello, but no lab host read it", status="skip"
-        )
+        return hop("curl sent a ClientHello, but no lab host read it", "skip")
     if facts.hello_sent is False or facts.bytes_in == 0:
         why = "curl stopped before TLS" if facts.server else "no TCP connection to a server"
-        return Hop(key="sni", title="SNI and Host", text=f"no ClientHello was sent: {why}", status="skip")
-    return Hop(key="sni", title="SNI and Host", text="no TLS handshake reached a lab host", status="skip")
+        return hop(f"no ClientHello was sent: {why}", "skip")
+    return hop("no ClientHello: no server accepted a TCP connection" if not facts.server else "no TLS handshake seen",
+               "skip")  # fmt: skip
 
 
 def server_certificate(plan: Plan, facts: Facts) -> Hop:

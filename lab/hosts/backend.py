@@ -70,7 +70,8 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 await tls.do_handshake()
             except trio.BrokenResourceError as exc:
                 reason = plain_reason(exc)
-                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason))
+                sni = sni_seen.pop(id(tls._ssl_object), None)  # set when OpenSSL got as far as the server name
+                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason, sni=sni or None))
                 return
             obj = tls._ssl_object
             conn.notes["sni"] = sni_seen.pop(id(obj), "")

@@ -2,10 +2,10 @@
 
 A request meets its decisions in order: curl reads its command line, picks a proxy (or none), resolves a
 name (its DNS cache from ``--resolve``, the hosts file, or nothing for an IP literal) or lets the proxy
-resolve it, maybe swaps the target with ``--connect-to``, sends SNI, checks the server's certificate and
-offers its own. The *decisive* hop is the check that stopped the request, or - when nothing stopped it,
-or it went to a host that could not answer - the routing decision that chose where it went
-(docs/scenarios.md, "decided_by", says it with examples). Pure: no I/O.
+resolve it, maybe swaps the target with ``--connect-to``, sends SNI, agrees a TLS version with the server,
+checks the server's certificate and offers its own. The *decisive* hop is the check that stopped the
+request, or - when nothing stopped it, or it went to a host that could not answer - the routing decision
+that chose where it went (docs/scenarios.md, "decided_by", says it with examples). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ Decider = Literal[
     "proxy",
     "proxy DNS",
     "SNI",
+    "TLS version",
     "cert check",
     "client-cert check",
 ]
@@ -32,9 +33,10 @@ NAMES: dict[Decider, tuple[str, ...]] = {  # the first name is how the lab itsel
     "client DNS": ("client DNS", "the client's DNS", "the client's hosts file"),
     "--resolve": ("--resolve",),
     "--connect-to": ("--connect-to",),
-    "proxy": ("the proxy setting", "the proxy choice", "the proxy itself"),
+    "proxy": ("the proxy", "the proxy setting", "the proxy itself"),
     "proxy DNS": ("proxy DNS", "the proxy's DNS", "the proxy's own DNS"),
     "SNI": ("the SNI", "SNI"),
+    "TLS version": ("the TLS version", "TLS version", "the TLS versions"),
     "cert check": (
         "curl's server-certificate check",
         "the server-certificate check",
