@@ -7,14 +7,18 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 
-from lab.explain.facts import gather
+from lab.explain.facts import Facts, gather
 from lab.explain.verdict import Verdict, explain_result
 from lab.model import deciders, scenario
 from lab.model.events import Accepted, Closed, Event, TlsFailed, TunnelRefused
 from lab.model.outcome import CurlResult
-from lab.protocols import curlv
+from lab.protocols import curlv, tlsalert
 from tests.explain_checks import contradictions
 from tests.explain_matrix import ROWS, WORLD
 from tests.record_runs import recorded
@@ -232,3 +236,34 @@ def test_a_handshake_event_with_no_bytes_is_no_client_hello() -> None:
     )
     assert facts.hello_reached_server is False
     assert facts.hello_sent is None  # no -v, and no host read one: unknown, not "sent"
+
+
+CORPUS = Path(__file__).parent / "data" / "transcripts"
+
+
+def _pasted(entry: dict[str, object]) -> Facts:
+    """Facts from curl's side alone: a pasted transcript (curl 7.88.1 or 8.14.1), indentation and prompts off."""
+    text = (CORPUS / str(entry["file"])).read_text(encoding="utf-8")
+    stderr = "\n".join(line.strip() for line in text.splitlines())
+    verbose = curlv.parse(stderr)
+    return Facts(exit_code=int(str(entry["exit"])), message=str(entry["error"]) or None, curl=verbose)
+
+
+def test_curls_own_words_are_read_the_same_in_curl_7_and_8() -> None:
+    """The transcript corpus: curl's verdict on the server certificate, the alert it received, a TLS version
+    it could not agree - read from curl's side alone, in both curl versions' wording."""
+    manifest = tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))
+    checked = 0
+    for entry in manifest["transcript"]:
+        text = (CORPUS / str(entry["file"])).read_text(encoding="utf-8")
+        if len(re.findall(r"^\s*\*\s+Trying ", text, re.MULTILINE)) > 1:
+            continue  # several commands in one paste: the manifest describes the last
+        error, facts = str(entry["error"]), _pasted(entry)
+        own = any(k in error for k in ("SSL certificate problem", "no alternative certificate subject name"))
+        assert (facts.curl_cert_problem is not None) == own, (entry["file"], error, facts.curl_cert_problem)
+        named = tlsalert.from_text(error)
+        if named is not None:
+            assert facts.alert_in == named, (entry["file"], error, facts.alert_in)
+        assert facts.no_common_version == ("protocol version" in error), entry["file"]
+        checked += own or named is not None
+    assert checked >= 15

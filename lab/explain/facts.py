@@ -37,6 +37,11 @@ from lab.protocols import curlv, tlsalert
 from lab.protocols.curlexit import CurlExit
 
 PROXY_KINDS = ("http-proxy", "socks5")
+# What a TLS client sends when it refuses the server's certificate (RFC 8446 6.2).
+CERTIFICATE_ALERTS = frozenset(
+    {"bad_certificate", "unsupported_certificate", "certificate_revoked", "certificate_expired",
+     "certificate_unknown", "unknown_ca"}
+)  # fmt: skip
 # curl's own verdict on the server certificate, as its error line or -v says it (curl 7.x and 8.x, OpenSSL).
 _CURL_CERT_PROBLEM = re.compile(
     r"(SSL certificate problem: .+|SSL: no alternative certificate subject name matches .+|"
@@ -115,9 +120,11 @@ class Facts:
         ):
             return None  # the server's alert about the client certificate, not curl's own check
         for direction, alert in self.curl.alerts:
-            if direction == "OUT" and alert != "close_notify":
+            if direction == "OUT" and alert in CERTIFICATE_ALERTS:  # (curl 8 also sends decode_error on an EOF)
                 return f"curl sent alert {alert}"
-        if self.exit_code in (CurlExit.PEER_FAILED_VERIFICATION, CurlExit.OBSOLETE51):
+        if self.exit_code in (CurlExit.PEER_FAILED_VERIFICATION, CurlExit.OBSOLETE51) and self.alert_in is None:
+            # curl 7.88 says "SSL certificate verification failed" for an alert that came in (TLS 1.2): that is
+            # the server refusing, not curl; with no alert in, exit 60 is curl's own verdict
             return self.message or f"curl exit {self.exit_code}: the server's certificate failed curl's check"
         if self.tls_failed is not None and self.server_kind == "backend" and "alert" in self.tls_failed.reason:
             return f"{self.server} reports: {self.tls_failed.reason}"
