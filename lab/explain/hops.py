@@ -184,9 +184,7 @@ def sni_and_host(plan: Plan, facts: Facts) -> Hop:
         return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
     read, sni = facts.sni_read
     if facts.no_common_version and facts.server:
-        from lab.explain.advice import versions
-
-        return hop(f"no TLS version in common: {versions(plan, facts)}; the handshake ended there", "fail")
+        return hop(f"no TLS version in common: {advice.versions(plan, facts)}; the handshake ended there", "fail")
     if read:
         named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
         return hop(f"SNI {named}{host}")
