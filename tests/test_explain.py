@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -14,34 +15,26 @@ import pytest
 
 from lab.apps.workshop import Guess, QuizInputError, parse_guess, score
 from lab.explain.verdict import explain_result
-from lab.model import scenario
-from lab.model.outcome import CurlResult
+from lab.model import deciders, scenario
+from lab.model.outcome import CurlResult, compare, compare_decider
 from lab.paths import ROOT
 from tests.conftest import LabFactory
-
-# The scenario authors wrote each lesson starting with the hop that decided; the verdict must agree.
-AUTHORED = {"Proxy DNS decided": "proxy DNS", "--resolve decided": "--resolve", "--connect-to decided": "--connect-to",
-            "Client DNS decided": "client DNS", "curl itself decided, before any": "command line"}  # fmt: skip
-ROUTING = ["proxy-resolve", "proxy-connect-to", "socks5-vs-socks5h", "no-proxy-env", "public-dns", "proxy-dns-fix"]
+from tests.explain_checks import contradictions
 
 
-@pytest.mark.parametrize("name", ROUTING)
-async def test_verdict_agrees_with_the_scenario_author(lab: LabFactory, name: str) -> None:
-    loaded = scenario.load(name)
-    checked = 0
-    async with lab(name) as runner:
+@pytest.mark.parametrize("path", scenario.catalog(), ids=lambda p: p.stem)
+async def test_every_step_decided_as_its_scenario_says(lab: LabFactory, path: Path) -> None:
+    """`decided_by` of every step holds with real curl, and the lesson names that decider and no other."""
+    loaded = scenario.load(path)
+    async with lab(str(path)) as runner:
         for step in loaded.steps:
-            authored = next((kind for prefix, kind in AUTHORED.items() if step.lesson.startswith(prefix)), None)
-            if authored is None:
-                continue
+            assert step.expect.decided_by is not None, f"step {step.number} has no decided_by"
+            assert set(deciders.claims(step.lesson)) == {step.expect.decided_by}, step.lesson
             result = await runner.run(step.argv)
             _, verdict = explain_result(loaded, result)
-            assert verdict.decisive == authored, (step.run, verdict.lesson)
-            assert sum(h.decisive for h in verdict.hops) == 1
-            assert any(m.decisive for m in verdict.messages) or verdict.decisive == "command line"
+            assert compare(step.expect, result) + compare_decider(step.expect, verdict.decisive) == []
+            assert contradictions(loaded, result, verdict) == [], step.run
             assert verdict.drift == ()
-            checked += 1
-    assert checked
 
 
 def _result(reached: str | None, code: int) -> CurlResult:
@@ -125,6 +118,48 @@ def test_run_json_has_one_object_per_step_with_the_explanation() -> None:
     assert {"exit_code", "error", "reached", "tunnel", "proxy_env", "events"} <= set(record)
     assert record["explain"]["decisive"] == "client DNS"
     assert any(h["decisive"] for h in record["explain"]["hops"])
+
+
+def test_exec_json_carries_the_same_explanation_as_run_json() -> None:
+    done = _lab(
+        "exec", "seed", "--json", "--", "curl", "-sS", "--resolve", "mydomain:443:88.88.88.88", "https://mydomain"
+    )
+    record = json.loads(done.stdout.splitlines()[-1])
+    explain = record["explain"]
+    assert explain["decisive"] == "client-cert check"
+    assert {"decisive", "lesson", "change", "hops"} <= set(explain)
+    assert [h["key"] for h in explain["hops"] if h["decisive"]] == ["client-cert"]
+    assert all({"key", "status", "text"} <= set(h) for h in explain["hops"])
+    assert "--cert certs/client.crt" in explain["change"]
+
+
+def test_a_step_whose_verdict_disagrees_fails_like_a_wrong_exit_code(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(
+        'title = "t"\nstory = "s"\ntopology = "seed"\n[[steps]]\nrun = "curl -sS https://mydomain"\n'
+        '[steps.expect]\nexit = 35\ndecided_by = "--resolve"\n'
+    )
+    done = _lab("run", str(wrong))
+    assert done.returncode == 1
+    assert "expected decisive hop --resolve, got client DNS" in done.stdout
+    record = json.loads(_lab("run", str(wrong), "--json").stdout)
+    assert record["ok"] is False
+    assert record["problems"] == ["expected decisive hop --resolve, got client DNS"]
+
+
+def test_piped_narrow_output_is_plain_and_fits() -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "run", "client-cert-problems"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stdout
+    for line in done.stdout.splitlines():
+        assert line == line.rstrip(), repr(line)
+        assert len(line) <= 80 or max(len(w) for w in line.split()) > 26, repr(line)
+    assert "--key certs/rogue-client.key" in done.stdout  # an option never parted from its argument
+    assert "◀ decisive" in done.stdout
 
 
 def test_lab_up_explains_each_curl_typed() -> None:

@@ -70,6 +70,22 @@ def rewrite(text: str, new_table: str) -> str:
     return f"{head}{START}\n{new_table}{END}{tail}"
 
 
+def refresh(directory: Path = SCENARIO_DIR) -> Path | None:
+    """Rewrite the table in ``directory/README.md`` from the scenarios there (``lab new`` calls this).
+
+    Returns the README written, or None when there is no README with the markers (nothing to keep fresh).
+    """
+    readme = directory / README.name
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if START not in text or END not in text:
+        return None
+    readme.write_text(rewrite(text, table(sorted(directory.glob("*.toml")))), encoding="utf-8")
+    return readme
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.apps.catalog", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="rewrite the table in scenarios/README.md")

@@ -18,6 +18,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.model import scenario as scenarios
+from lab.model import topology
 from lab.paths import ROOT
 
 EPILOG = """\
@@ -118,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(leaf, LabError):
             print(f"lab: {leaf}", file=sys.stderr)
             return leaf.exit_code
+        if isinstance(leaf, BrokenPipeError | SystemExit):  # `lab run NAME | head`: the reader had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (rich exits on a broken pipe)
+            return 141 if isinstance(leaf, BrokenPipeError) else leaf.code if isinstance(leaf.code, int) else 1
         if isinstance(leaf, KeyboardInterrupt):
             print("lab: interrupted; the lab's hosts and namespace are gone", file=sys.stderr)
             return 130
@@ -144,18 +148,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         failed = 0
         for name in args.files:
             try:
-                loaded = scenarios.load(name)
+                print(_check(name))
             except LabError as exc:
                 print(str(exc), file=sys.stderr)
                 failed = exc.exit_code
-            else:
-                print(f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)")
         return failed
     if args.command == "run":
         if args.all == bool(args.name):
             parser.error("give a scenario NAME or --all (not both)")
         paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
         loaded_all = [scenarios.load(p) for p in paths]
+        for path, loaded in zip(paths, loaded_all, strict=True):
+            topology.require_steps(path, loaded)
         if args.quiz and args.json:
             parser.error("--quiz asks questions in text; it cannot be combined with --json")
         from lab.apps.replay import replay
@@ -181,7 +185,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         path = create(args.name)
         shown = path.relative_to(ROOT)
-        print(f"wrote {shown}; edit it, then: lab check {shown} && lab run {args.name}")
+        print(f"wrote {shown} and its row in scenarios/README.md; next: lab check {shown} && lab run {args.name}")
         return 0
     if args.command == "import":
         from lab.apps.importer import write_draft
@@ -194,6 +198,17 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _in_lab(shell, loaded)
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _check(name: str) -> str:
+    """``lab check``'s line for one file: ok with what it holds, or a ScenarioError listing every problem."""
+    path = scenarios.find(name)
+    loaded = scenarios.load(path)
+    if topology.is_topology(path):
+        users = ", ".join(topology.users_of(loaded.name)) or "none yet"
+        return f"{loaded.path}: ok, a topology ({len(loaded.hosts)} hosts) used by: {users}"
+    topology.require_steps(path, loaded)
+    return f"{loaded.path}: ok ({len(loaded.hosts)} hosts, {len(loaded.steps)} steps)"
 
 
 def _in_lab(main: Callable[..., Awaitable[int]], *args: Any) -> int:

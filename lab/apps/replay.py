@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import trio
 from rich.console import Console
 
 from lab.apps import logs
-from lab.explain.narrate import event_line, render
+from lab.explain.narrate import heading, render
 from lab.explain.verdict import explain_result
-from lab.model.events import Event
-from lab.model.outcome import compare
+from lab.model.outcome import compare, compare_decider
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
 from lab.runtime.timeline import Timeline
@@ -22,8 +23,11 @@ from lab.session import cancel_on_terminate, open_lab
 
 
 def _console() -> Console:
-    """Colour on a terminal; plain text (no escape codes, 120 columns) into a pipe or a file."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    """Colour on a terminal; plain text (no escape codes, $COLUMNS or 120 columns) into a pipe or a file."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 120)
 
 
 async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None) -> int:
@@ -39,16 +43,14 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
             await nursery.start(cancel_on_terminate, scope)
             for scenario in loaded:
                 if not as_json:
-                    console.print(f"\n━━ {scenario.name}: {scenario.title}\n", style="bold", markup=False)
-                    if scenario.story:
-                        console.print(scenario.story + "\n", markup=False)
+                    console.print(heading(scenario))
                 async with open_lab(scenario) as runner:
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
-                        problems = compare(step.expect, result)
-                        failures += bool(problems)
                         plan, verdict = explain_result(scenario, result)
+                        problems = compare(step.expect, result) + compare_decider(step.expect, verdict.decisive)
+                        failures += bool(problems)
                         if report:
                             records.append(
                                 reports.StepRecord(
@@ -101,7 +103,8 @@ async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool) -> int:
     if as_json:
         if result.stdout and not result.stdout.endswith("\n"):
             sys.stdout.write("\n")
-        print(json.dumps(result.to_json()), flush=True)
+        _, verdict = explain_result(scenario, result)  # the same explanation `lab run --json` carries
+        print(json.dumps({**result.to_json(), "explain": verdict.to_json()}), flush=True)
     return result.exit_code
 
 
@@ -114,19 +117,18 @@ async def _hang_up(process: trio.Process) -> None:
 
 
 async def shell(scenario: Scenario) -> int:
-    """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it."""
+    """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it.
+
+    Leaving the shell (``exit``, Ctrl-D) ends the lab with 0 whatever the last command returned: a failing
+    curl is part of the lesson, not an error of the lab. The shell's home, history and the curl function's
+    files live in one temporary directory that is removed when the lab ends.
+    """
+    from lab.apps.workshop import RCFILE, EventPrinter, serve_explanations
+
     timeline = Timeline()
-    first: list[float] = []
-
-    def show(event: Event) -> None:
-        if event.kind != "listening":
-            if not first:
-                first.append(event.t)
-            print(event_line(event, first[0]), file=sys.stderr, flush=True)
-
-    timeline.subscribe(show)
-    returncode = 0
-    with trio.CancelScope() as scope:
+    printer = EventPrinter()
+    timeline.subscribe(printer.show)
+    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             async with open_lab(scenario, timeline=timeline) as runner:
@@ -137,27 +139,22 @@ async def shell(scenario: Scenario) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                from lab.apps.workshop import RCFILE, serve_explanations
-
-                port = await nursery.start(serve_explanations, scenario, timeline, _console())
-                rcfile = Path(runner.home) / ".lab-bashrc"  # the curl function that asks the lab to explain
+                port = await nursery.start(serve_explanations, scenario, timeline, _console(), printer)
+                rcfile = Path(home) / ".lab-bashrc"  # the curl function that asks the lab to explain
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
-                env = runner.environment({"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port)})
-                try:
-                    done = await trio.run_process(
-                        ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
-                        env=env,
-                        cwd=str(ROOT),
-                        check=False,
-                        stdin=None,
-                        deliver_cancel=_hang_up,
-                    )
-                finally:
-                    rcfile.unlink(missing_ok=True)
-                returncode = done.returncode
+                extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
+                env = runner.environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
+                await trio.run_process(
+                    ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
+                    env=env,
+                    cwd=str(ROOT),
+                    check=False,
+                    stdin=None,
+                    deliver_cancel=_hang_up,
+                )
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
         return 143
-    return returncode
+    return 0

@@ -61,6 +61,8 @@ lesson = """
 """
 # What must happen; `lab run` reports every difference. All keys are optional.
 [steps.expect]
+decided_by = "--resolve"  # the decisive hop: client DNS, --resolve, --connect-to, proxy, proxy DNS,
+                          # TLS version, cert check, client-cert check or command line (docs/scenarios.md)
 exit = 0          # curl's exit code
 reached = "glb"   # the host that answered HTTP, or "none"
 tunnel = "none"   # what a proxy was asked for ("mydomain:443"), or "none"
@@ -82,6 +84,9 @@ def create(name: str, directory: Path = SCENARIO_DIR) -> Path:
     if path.exists():
         raise ScaffoldError(f"{_shown(path)} already exists; edit it, or choose another name (lab new OTHER-NAME)")
     path.write_text(template(name), encoding="utf-8")
+    from lab.apps import catalog
+
+    catalog.refresh(directory)  # scenarios/README.md indexes every scenario; keep it true
     return path
 
 

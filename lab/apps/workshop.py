@@ -7,21 +7,25 @@ question from stdin (a terminal or a pipe alike; end of input skips). :func:`sco
 
 *lab up.* The learner's shell is bash with a ``curl`` shell function (:data:`RCFILE`). The function opens a
 TCP connection to the lab's explainer on 127.0.0.1 inside the lab namespace (bash's ``/dev/tcp``, no extra
-tool), says ``begin`` (the lab marks the timeline), runs the real curl, writes its argv, proxy variables and
-stderr to a temporary directory and says ``end RC DIR``. The lab collects the events since the mark, waits
-until the hosts closed their side, prints the explanation and answers ``done``; only then does the function
-return, so the explanation always comes before the next prompt.
+tool), says ``begin`` (the lab marks the timeline), runs the real curl - its output reaches the terminal as
+it comes, unchanged - keeps a copy of its stderr, argv and proxy variables in the shell's own temporary
+directory (``$LAB_TMP``, removed when the lab ends) and says ``end RC DIR``. The lab collects the events
+since the mark, waits until the hosts closed their side, prints the explanation and answers ``done``; only
+then does the function return, so the explanation always comes before the next prompt. A Ctrl-C stops
+curl, not the function, so an interrupted command is explained as well.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 from rich.console import Console
 
+from lab.model.events import Event
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario, Step
 from lab.protocols import curlv
@@ -117,14 +121,18 @@ class Quiz:
 
 
 RCFILE = r"""
-# lab up: curl runs for real, then the lab explains what happened (see lab/workshop.py)
+# lab up: curl runs for real, then the lab explains what happened (see lab/apps/workshop.py)
 curl() {
   local fd reply rc dir v
-  if ! exec {fd}<>"/dev/tcp/127.0.0.1/${LAB_EXPLAIN_PORT}" 2>/dev/null; then command curl "$@"; return; fi
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${LAB_EXPLAIN_PORT}"; } 2>/dev/null || { command curl "$@"; return; }
   printf 'begin\n' >&"$fd"; read -r reply <&"$fd"
-  dir=$(mktemp -d)
-  command curl "$@" 2>"$dir/stderr"; rc=$?
-  cat "$dir/stderr" >&2
+  dir=$(mktemp -d "${LAB_TMP:?}/curl.XXXXXX")
+  # curl's stdout goes straight to the terminal; its stderr to the terminal too, through tee, which keeps a
+  # copy for the explanation and ignores Ctrl-C so nothing curl printed is lost. The INT trap makes a
+  # Ctrl-C end curl only, not this function: the interrupted command is explained too.
+  trap ':' INT
+  { command curl "$@" 2>&1 1>&3 3>&- | (trap '' INT; exec tee "$dir/stderr") >&2; rc=${PIPESTATUS[0]}; } 3>&1
+  trap - INT
   printf '%s\0' "$@" >"$dir/argv"
   for v in http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; do
     if [ -n "${!v+x}" ]; then printf '%s=%s\0' "$v" "${!v}"; fi
@@ -156,8 +164,50 @@ def read_request(directory: Path, exit_code: int, events: tuple[object, ...]) ->
     )
 
 
+class EventPrinter:
+    """Prints the hosts' events as they happen - except while a curl runs: its output owns the terminal
+    then, and the events wait until curl has exited (printed before the explanation), so no event line
+    lands in the middle of a line of curl's."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.held: list[Event] | None = None
+        self.lock = threading.Lock()  # proxy.py reports from worker threads
+
+    def show(self, event: Event) -> None:
+        if event.kind == "listening":
+            return
+        with self.lock:
+            if self.held is not None:
+                self.held.append(event)
+                return
+        self._print(event)
+
+    def hold(self) -> None:
+        with self.lock:
+            self.held = []
+
+    def release(self) -> None:
+        with self.lock:
+            held, self.held = self.held or [], None
+        for event in held:
+            self._print(event)
+
+    def _print(self, event: Event) -> None:
+        from lab.explain.narrate import event_line
+
+        if self.t0 is None:
+            self.t0 = event.t
+        print(event_line(event, self.t0), file=sys.stderr, flush=True)
+
+
 async def serve_explanations(
-    scenario: Scenario, timeline: Timeline, console: Console, *, task_status: trio.TaskStatus[int]
+    scenario: Scenario,
+    timeline: Timeline,
+    console: Console,
+    printer: EventPrinter,
+    *,
+    task_status: trio.TaskStatus[int],
 ) -> None:
     """Listen on 127.0.0.1 (inside the namespace) for the shell function; report the port once listening."""
     from lab.explain.narrate import explain_command
@@ -179,9 +229,11 @@ async def serve_explanations(
                     words = line.decode("utf-8", "replace").split(" ", 2)
                     if words[0] == "begin":
                         mark = len(timeline)
+                        printer.hold()
                         await stream.send_all(b"ok\n")
                     elif words[0] == "end" and len(words) == 3:
                         await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
+                        printer.release()
                         events = tuple(e for e in timeline.since(mark) if e.kind != "listening")
                         try:
                             result = read_request(Path(words[2]), int(words[1]), events)

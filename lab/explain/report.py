@@ -87,9 +87,9 @@ def _step_html(record: StepRecord) -> str:
         )
     out.append(f"<table class='hops'>{''.join(rows)}</table>")
     seq = []
-    for line, decisive, failed in sequence(verdict):
-        span = "hl" if decisive else ("failed" if failed else "")
-        text = escape(line + ("   ◀ decisive" if decisive else ""))
+    for row in sequence(verdict):
+        span = "hl" if row.decisive else ("failed" if row.failed else "")
+        text = escape(row.line)
         seq.append(f"<span class='{span}'>{text}</span>" if span else text)
     out.append(_section("Sequence", "<pre class='seq'>" + "\n".join(seq) + "</pre>"))
     out.append(f"<p><b>Outcome:</b> {escape(outcome(result))}</p>")

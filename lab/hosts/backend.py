@@ -16,6 +16,7 @@ from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.hostsettings import BackendSettings
 from lab.model.scenario import Host
 from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
+from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World
 
 
@@ -68,8 +69,9 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             try:
                 await tls.do_handshake()
             except trio.BrokenResourceError as exc:
-                reason = str(exc.__cause__ or exc)
-                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason))
+                reason = plain_reason(exc)
+                sni = sni_seen.pop(id(tls._ssl_object), None)  # set when OpenSSL got as far as the server name
+                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason, sni=sni or None))
                 return
             obj = tls._ssl_object
             conn.notes["sni"] = sni_seen.pop(id(obj), "")

@@ -73,6 +73,8 @@ class TlsFailed(Event):
     client_cert: str | None = None
     sni: str | None = None
     alpn: tuple[str, ...] = ()
+    chosen_alert: str | None = None  # the alert OpenSSL chose, also when the failure style withheld it
+    detail: str = ""  # the load balancer's verdict on the client certificate, in words
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +188,23 @@ class PeerError(Event):
 
 
 E = TypeVar("E", bound=Event)
+
+
+def _kinds() -> dict[str, type[Event]]:
+    """Event classes by wire name (from this module: ``slots=True`` leaves stale copies in ``__subclasses__``)."""
+    found = (v for v in globals().values() if isinstance(v, type) and issubclass(v, Event))
+    return {cls.kind: cls for cls in found}
+
+
+def from_json(record: dict[str, Any]) -> Event:
+    """The event :meth:`Event.to_json` wrote (for recorded runs: tests, saved logs). Unknown kinds: a plain Event."""
+    cls = _kinds().get(str(record.get("kind")), Event)
+    values: dict[str, Any] = {k: record[k] for k in _BASE if k in record}
+    own = {f.name: f for f in fields(cls)}
+    for key, value in dict(record.get("data") or {}).items():
+        if key in own:  # JSON has lists where the event has tuples
+            values[key] = tuple(value) if isinstance(value, list) and isinstance(own[key].default, tuple) else value
+    return cls(**values)
 
 
 def first(events: Iterable[Event], kind: type[E], hosts: set[str] | None = None) -> E | None:

@@ -78,3 +78,10 @@ def compare(expect: Expect, result: CurlResult) -> list[Mismatch]:
     if expect.error is not None and expect.error not in (result.error or ""):
         problems.append(Mismatch("error containing", repr(expect.error), repr(result.error or "none")))
     return problems
+
+
+def compare_decider(expect: Expect, decided: str) -> list[Mismatch]:
+    """The step's ``decided_by`` against the verdict's decisive hop: a wrong explanation fails like a wrong exit."""
+    if expect.decided_by is not None and expect.decided_by != decided:
+        return [Mismatch("decisive hop", expect.decided_by, decided)]
+    return []

@@ -24,6 +24,7 @@ from lab.model import client as clientmodel
 from lab.model import hostsettings
 from lab.model.client import Client
 from lab.model.command import split_command
+from lab.model.deciders import DECIDERS, Decider, disagreement
 from lab.model.fields import Problems, Source, Table, canonical_ip, describe, ip_problem
 from lab.model.hostsettings import HOST_KINDS, HostSettings
 from lab.model.tomlines import LineIndex
@@ -51,6 +52,7 @@ class Expect:
     reached: str | None = None  # host name, or "none"
     tunnel: str | None = None  # "host:port" a proxy was asked for, or "none"
     error: str | None = None  # substring of curl's error line
+    decided_by: Decider | None = None  # the decisive hop (lab.model.deciders), checked like the exit code
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,7 +171,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 _TOP_KEYS = frozenset({"title", "story", "topology", "hosts", "client", "steps", "name", "description"})
 _STEP_KEYS = frozenset({"run", "say", "lesson", "expect"})
-_EXPECT_KEYS = frozenset({"exit", "reached", "tunnel", "error"})
+_EXPECT_KEYS = frozenset({"exit", "reached", "tunnel", "error", "decided_by"})
 
 
 def load(name_or_path: str | Path) -> Scenario:
@@ -325,17 +327,31 @@ def _step(number: int, table: Table, hosts: dict[str, Host] | None) -> Step | No
     if hosts is not None and reached is not None and reached != "none" and reached not in hosts:
         known = ", ".join([*hosts, "none"])
         expect.fail(("reached",), f"unknown host {reached!r} (expected one of: {known})")
+    lesson = table.string("lesson", "").strip()
+    decided_by = _decided_by(expect, lesson, table)
     return Step(
         number=number + 1,
         run=run,
         argv=argv,
         say=table.string("say", "").strip(),
-        lesson=table.string("lesson", "").strip(),
+        lesson=lesson,
         expect=Expect(
             exit=exit_code if exit_code != -1 else None,
             reached=reached,
             tunnel=expect.string("tunnel", "") or None,
             error=expect.string("error", "") or None,
+            decided_by=decided_by,
         ),
         source=table.source,
     )
+
+
+def _decided_by(expect: Table, lesson: str, step: Table) -> Decider | None:
+    """``expect.decided_by``: one word of the vocabulary, and the step's lesson may not name another."""
+    if "decided_by" not in expect:
+        return None
+    value = expect.choice("decided_by", "", DECIDERS, "decisive hop")
+    decided = next((d for d in DECIDERS if d == value), None)
+    if decided is not None and (problem := disagreement(lesson, decided)):
+        step.fail(("lesson",), problem)
+    return decided

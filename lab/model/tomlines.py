@@ -39,6 +39,7 @@ class LineIndex:
                     index = counts.get(keys, 0)
                     counts[keys] = index + 1
                     table = (*keys, index)
+                    self._lines.setdefault(keys, number)  # the array itself: its first [[header]]
                 else:
                     table = self._resolve_arrays(keys, counts)
                 self._record(table, number)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lab.protocols import tlsalert
 from lab.protocols.netaddr import format_address
 
 ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
@@ -93,6 +94,8 @@ class CurlVerbose:
     issuer: str | None = None
     san: tuple[str, ...] = field(default=())  # 'host "mydomain" matched cert's "mydomain"', 'does not match ...'
     connections: tuple[Connected, ...] = field(default=())  # every "Connected to" / "Established connection"
+    alerts: tuple[tuple[str, str], ...] = field(default=())  # ("IN", "certificate_required"): TLS alerts each way
+    verify_result: str | None = None  # "ok" ("SSL certificate verify ok."), or why not, when -k continued anyway
 
     @property
     def client_cert_requested(self) -> bool:
@@ -103,6 +106,8 @@ class CurlVerbose:
 # A progress meter shares stderr with -v output: "  0     0    0 ... --:--:--     0*   Trying 1.2.3.4:443..."
 _METER = re.compile(r"^\s*\d+\s+[\d.]+[kMGT]?\s+\d+\s.*?(\*\s.*)$")
 _HANDSHAKE = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS handshake, (.+?) \(\d+\):?$")
+_ALERT = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS alert, .*?\((\d+)\):?$")
+_VERIFY = re.compile(r"^\*\s+SSL certificate verify (?:(ok)\.|result: (.+?), continuing anyway\.)$")
 _FACTS = {
     "trying": re.compile(r"^\*\s+Trying (\S+?)(?:\.\.\.)?$"),
     "pinned": re.compile(r"^\* Added (\S+) to DNS cache"),
@@ -130,8 +135,8 @@ def parse(stderr: str) -> CurlVerbose:
     code: int | None = None
     facts: dict[str, list[str]] = {name: [] for name in _FACTS}
     handshake: list[str] = []
-    for raw in stderr.splitlines():
-        line = clean_line(raw)
+    lines = [clean_line(raw) for raw in stderr.splitlines()]
+    for line in lines:
         shake = _HANDSHAKE.match(line)
         if shake:
             handshake.append(f"{shake.group(1)} {shake.group(2)}")
@@ -175,4 +180,6 @@ def parse(stderr: str) -> CurlVerbose:
         issuer=facts["issuer"][-1] if facts["issuer"] else None,
         san=tuple(facts["san"]),
         connections=tuple(connections),
+        alerts=tuple((m.group(1), tlsalert.name(int(m.group(2)))) for m in map(_ALERT.match, lines) if m),
+        verify_result=next((m.group(1) or m.group(2) for m in map(_VERIFY.match, reversed(lines)) if m), None),
     )

@@ -7,8 +7,7 @@ the runner waits (briefly) for the hosts to close their side, so the events of a
 
 from __future__ import annotations
 
-import contextlib
-import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -75,5 +74,5 @@ class Runner:
         )
 
     def cleanup(self) -> None:
-        with contextlib.suppress(OSError):  # curl may have left files there; leave them
-            os.rmdir(self.home)
+        """The throwaway HOME is the lab's: nothing in it outlives the lab (not even what curl wrote there)."""
+        shutil.rmtree(self.home, ignore_errors=True)

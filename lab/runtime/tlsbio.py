@@ -9,6 +9,8 @@ through :meth:`OpenSSLStream._flush`, so the choice is ours.
 
 from __future__ import annotations
 
+import re
+import ssl
 from typing import Literal
 
 import trio
@@ -155,3 +157,30 @@ def _describe(exc: SSL.Error) -> str:
     for item in exc.args[0] if exc.args and isinstance(exc.args[0], list) else []:
         parts.append(str(item[-1]) if isinstance(item, tuple) else str(item))
     return "; ".join(parts) or str(exc) or type(exc).__name__
+
+
+_SSL_WORDS = re.compile(r"^\[SSL(?:: [A-Z0-9_]+)?\]\s*|\s*\(_ssl\.c:\d+\)$")
+_PEER_CERT_ALERTS = ("certificate_expired", "unknown_ca", "bad_certificate", "certificate_unknown",
+                     "unsupported_certificate", "certificate_revoked")  # fmt: skip
+
+
+def plain_reason(exc: BaseException) -> str:
+    """An error from the TLS stack (or a peer), in words: no "[SSL: ...] (_ssl.c:1006)", no class names.
+
+    The standard library names OpenSSL's reason (``SSLV3_ALERT_CERTIFICATE_EXPIRED``): an alert the
+    client sent says it refused this host's certificate; an early EOF says it hung up.
+    """
+    error = exc.__cause__ if isinstance(exc.__cause__, ssl.SSLError) else exc
+    reason = getattr(error, "reason", None)
+    if isinstance(error, ssl.SSLError) and isinstance(reason, str):
+        if "_ALERT_" in reason:
+            alert = reason.split("_ALERT_", 1)[1].lower()
+            refused = ": it refused this host's certificate" if alert in _PEER_CERT_ALERTS else ""
+            return f"the client sent alert {alert}{refused}"
+        if "EOF" in reason:
+            return "the client closed the connection during the handshake"
+        if reason in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"):
+            return "the client did not speak TLS"
+        return reason.lower().replace("_", " ")
+    text = _SSL_WORDS.sub("", str(error)).strip()
+    return text or "the connection ended unexpectedly"

@@ -21,6 +21,7 @@ from lab.model.events import Accepted, Closed, Event, Listening, PeerError
 from lab.model.scenario import Host, Scenario
 from lab.runtime.pki import Pki
 from lab.runtime.timeline import Timeline
+from lab.runtime.tlsbio import plain_reason
 
 E = TypeVar("E", bound=Event)
 
@@ -83,6 +84,18 @@ class Connection:
 Handler = Callable[[Connection], Awaitable[None]]
 
 
+def why_closed(exc: BaseException) -> str:
+    """How a connection ended, in a learner's words (no exception class names)."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    if isinstance(exc, ConnectionResetError) or isinstance(cause, ConnectionResetError):
+        return "the peer reset the connection"
+    if isinstance(exc, BrokenPipeError) or isinstance(cause, BrokenPipeError):
+        return "the peer had already closed the connection"
+    if isinstance(exc, trio.BrokenResourceError) and str(exc):
+        return f"the connection broke: {plain_reason(exc)}"
+    return "the peer closed the connection"
+
+
 @dataclass(slots=True)
 class World:
     scenario: Scenario
@@ -126,9 +139,9 @@ class World:
             try:
                 await handler(conn)
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
-                conn.notes.setdefault("close_reason", f"the peer closed the connection ({type(exc).__name__})")
+                conn.notes.setdefault("close_reason", why_closed(exc))
             except Exception as exc:  # a misbehaving peer must never stop the host
-                conn.emit(PeerError(summary=f"{type(exc).__name__}: {exc}"))
+                conn.emit(PeerError(summary=f"could not handle what the peer sent: {plain_reason(exc)}"))
             finally:
                 with trio.CancelScope(shield=True):
                     with trio.move_on_after(1):

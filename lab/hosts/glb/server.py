@@ -181,6 +181,8 @@ class LoadBalancer:
                 status_details=refusal.status_details,
                 client_cert=_cn(cause.leaf) if cause and cause.leaf else None,
                 sni=state.tls.sni,
+                chosen_alert=alert,
+                detail=cause.detail if cause else "",
             )
         )
         self._log(conn, self._closed_seen(conn, state, refusal, cause))
@@ -198,6 +200,7 @@ class LoadBalancer:
                 status_details=refusal.status_details,
                 client_cert=_cn(verdict.leaf) if verdict.leaf else None,
                 sni=state.tls.sni,
+                detail=verdict.detail,
             )
         )
         self._log(conn, self._closed_seen(conn, state, refusal, verdict))

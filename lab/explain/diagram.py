@@ -1,0 +1,169 @@
+"""The sequence diagram of one request: lanes (client, proxy, server, backend) and the arrows between them.
+
+Every arrow is something a witness saw: a host accepted the TCP connection, a proxy was asked, a
+ClientHello arrived, an alert was sent, curl printed that it refused a certificate. Each arrow carries a
+tag (:data:`lab.explain.decide.Mark`); the decision says which tags are decisive, so the diagram marks
+the same hop as the hop list. Pure; :mod:`lab.explain.layout` draws it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.explain.curlplan import Plan
+from lab.explain.decide import Decision
+from lab.explain.facts import Facts
+from lab.explain.hops import ask_label
+from lab.protocols.curlexit import CurlExit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One arrow of the sequence diagram (``src == dst``: a note on that lane)."""
+
+    src: str
+    dst: str
+    label: str
+    tag: str = ""
+    decisive: bool = False
+    failed: bool = False
+
+
+def draw(plan: Plan, facts: Facts, decision: Decision) -> tuple[tuple[str, ...], tuple[Message, ...]]:
+    """(lanes, messages) for the step; rows whose tag the decision marks are decisive."""
+    lanes = ["client"]
+    rows: list[Message] = []
+    if decision.decider == "command line":
+        rows.append(
+            Message(src="client", dst="client", label="curl: usage error, nothing sent", tag="usage", failed=True)
+        )
+    else:
+        _proxy_rows(plan, facts, lanes, rows)
+        _server_rows(plan, facts, lanes, rows)
+    marked = tuple(
+        Message(src=m.src, dst=m.dst, label=m.label, tag=m.tag, failed=m.failed, decisive=m.tag in decision.marks)
+        for m in rows
+    )
+    return tuple(dict.fromkeys(lanes)), marked
+
+
+def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]) -> None:
+    proxy = plan.proxy
+    if proxy is None:
+        return
+    if facts.proxy is None:
+        if plan.lookup is not None and plan.lookup.address is None:
+            rows.append(_note("client", f"DNS {proxy.host}: no address", "no-address", failed=True))
+        else:
+            rows.append(_note("client", f"TCP {proxy.address}: nothing accepted", "tcp", failed=True))
+        return
+    lane = facts.proxy
+    lanes.append(lane)
+    rows.append(Message(src="client", dst=lane, label=f"TCP {proxy.address}", tag="tcp"))
+    if facts.asked is not None:
+        rows.append(Message(src="client", dst=lane, label=ask_label(facts), tag="ask"))
+    if facts.resolved is not None:
+        resolved = facts.resolved
+        label = (
+            f"{resolved.name}: IP literal, no lookup"
+            if resolved.table == "IP literal"
+            else f"DNS {resolved.name} → {resolved.address}"
+        )
+        rows.append(_note(lane, label, "proxy-dns"))
+    if facts.refused is not None:
+        said = facts.refused.summary.split(":")[0] or "refused"
+        rows.append(Message(src=lane, dst="client", label=said, tag="refusal", failed=True))
+
+
+def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]) -> None:
+    server = facts.server
+    if server is None:
+        if plan.proxy is None:
+            _no_server(plan, facts, rows)
+        return
+    lanes.append(server)
+    source = facts.proxy or "client"
+    rows.append(
+        Message(
+            src=source, dst=server, label=f"TCP {facts.server_address}", tag="tcp" if source == "client" else "upstream"
+        )
+    )
+    _tls_rows(plan, facts, server, rows)
+    request = facts.request
+    if request is not None:
+        rows.append(
+            Message(src="client", dst=server, label=f"{request.method} {request.target}, Host {request.authority}")
+        )
+    if facts.forwarded is not None:
+        backend = facts.forwarded.backend
+        lanes.append(backend)
+        rows.append(Message(src=server, dst=backend, label="URL map → backend"))
+        rows.append(Message(src=backend, dst=server, label="response"))
+    if facts.response is not None:
+        served = facts.response.served_by or facts.response.host
+        rows.append(Message(src=server, dst="client", label=f"{facts.response.status}, served by {served}"))
+
+
+def _no_server(plan: Plan, facts: Facts, rows: list[Message]) -> None:
+    """No host accepted: curl had no address, or nothing listened where it connected."""
+    if plan.tcp is None and not facts.curl.trying:
+        name = plan.target_host or "the host"
+        rows.append(_note("client", f"DNS {name}: no address", "no-address", failed=True))
+        return
+    tried = facts.curl.trying[-1] if facts.curl.trying else f"{plan.tcp[0]}:{plan.tcp[1]}" if plan.tcp else "?"
+    rows.append(_note("client", f"TCP {tried}: nothing accepted", "tcp", failed=True))
+
+
+def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> None:
+    if plan.url is None or plan.url.scheme != "https":
+        return
+    if facts.exit_code == CurlExit.SSL_CERTPROBLEM:
+        said = (
+            "key does not match the certificate"
+            if "private key" in (facts.message or "")
+            else "cannot use --cert/--key"
+        )
+        rows.append(_note("client", f"curl: {said}; nothing sent", "own-cert", failed=True))
+        return
+    if facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
+        rows.append(_note("client", "curl: cannot load its CA certificates; nothing sent", "cert-fail", failed=True))
+        return
+    if not facts.hello_reached_server:
+        return
+    read, sni = facts.sni_read
+    said = f"TLS ClientHello, SNI {sni or 'none'}" if read else "TLS ClientHello"
+    rows.append(Message(src="client", dst=server, label=said, tag="hello"))
+    problem = facts.curl_cert_problem
+    if facts.tls_ok is not None:
+        rows.append(Message(src=server, dst="client", label=f"{facts.tls_ok.version} ok, ALPN {facts.tls_ok.alpn}"))
+    elif problem is not None or facts.client_cert_refused:
+        rows.append(Message(src=server, dst="client", label="ServerHello, certificate"))
+    if problem is not None:
+        rows.append(_note("client", f"curl refuses the certificate: {_short(problem)}", "cert-fail", failed=True))
+    failed = facts.tls_failed
+    if failed is not None and facts.client_cert_refused:
+        withheld = f" ({failed.chosen_alert} withheld)" if failed.chosen_alert else ""
+        label = facts.refusal if failed.alert else f"{facts.refusal.removeprefix('no alert: ')}{withheld}"
+        rows.append(Message(src=server, dst="client", label=label, tag="alert", failed=True))
+    elif failed is not None and facts.no_common_version:
+        alert = failed.alert or facts.alert_in  # the host's report, or what curl received
+        label = f"alert {alert}" if alert else "no TLS version in common"
+        rows.append(Message(src=server, dst="client", label=label, tag="version", failed=True))
+    elif failed is not None and problem is None and facts.tls_ok is None:
+        rows.append(Message(src=server, dst="client", label="closes: no ServerHello", tag="hangup", failed=True))
+
+
+def _short(problem: str) -> str:
+    """curl's reason, shortened for an arrow: 'no alternative certificate subject name matches ...' -> name."""
+    lowered = problem.lower()
+    if "subject name" in lowered or "does not match" in lowered:
+        return "name check fails"
+    if "expired" in lowered:
+        return "expired"
+    if "issuer" in lowered or "unknown ca" in lowered or "self" in lowered:
+        return "untrusted issuer"
+    return problem.removeprefix("SSL certificate problem: ")[:40]
+
+
+def _note(lane: str, label: str, tag: str, *, failed: bool = False) -> Message:
+    return Message(src=lane, dst=lane, label=label, tag=tag, failed=failed)

@@ -1,0 +1,249 @@
+"""What one curl command was observed to do: curl's own output and the hosts' events, nothing assumed.
+
+Theory of operation. Two independent witnesses saw the command run: curl (its exit code, its error line
+and, with ``-v``, the handshake and certificate lines read by :mod:`lab.protocols.curlv`) and the lab's
+hosts (typed events, :mod:`lab.model.events`). :func:`gather` sorts both into :class:`Facts`, one field
+per question a hop of the explanation asks ("did a ClientHello reach the server?", "did curl accept the
+server's certificate?"). An answer neither witness gave is ``None`` - never a default guessed from the
+command line. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lab.model.events import (
+    Accepted,
+    ClientHelloSeen,
+    Closed,
+    Event,
+    Forwarded,
+    Listening,
+    RequestReceived,
+    Resolved,
+    ResponseSent,
+    TlsFailed,
+    TlsOk,
+    TunnelOpened,
+    TunnelRefused,
+    TunnelRequested,
+    answered,
+    first,
+)
+from lab.model.outcome import CurlResult
+from lab.model.scenario import Scenario
+from lab.protocols import curlv, tlsalert
+from lab.protocols.curlexit import CurlExit
+
+PROXY_KINDS = ("http-proxy", "socks5")
+# What a TLS client sends when it refuses the server's certificate (RFC 8446 6.2).
+CERTIFICATE_ALERTS = frozenset(
+    {"bad_certificate", "unsupported_certificate", "certificate_revoked", "certificate_expired",
+     "certificate_unknown", "unknown_ca"}
+)  # fmt: skip
+# curl's own verdict on the server certificate, as its error line or -v says it (curl 7.x and 8.x, OpenSSL).
+_CURL_CERT_PROBLEM = re.compile(
+    r"(SSL certificate problem: .+|SSL: no alternative certificate subject name matches .+|"
+    r"SSL: certificate subject name .+ does not match .+|error setting certificate (?:verify locations|file).*)"
+)
+_ERROR_PREFIX = re.compile(r"^curl: (?:\(\d+\) )?")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    """Everything a hop may state. Host-side fields come from events, ``curl`` from curl's stderr."""
+
+    exit_code: int
+    message: str | None  # curl's error line without "curl: (N) "; None when curl printed none (-s, or success)
+    curl: curlv.CurlVerbose
+    proxy: str | None = None  # the lab proxy curl's TCP connection reached
+    asked: TunnelRequested | None = None
+    resolved: Resolved | None = None
+    opened: TunnelOpened | None = None
+    refused: TunnelRefused | None = None
+    tunnel_hello: ClientHelloSeen | None = None  # the ClientHello the proxy saw pass through its tunnel
+    server: str | None = None  # the first host that accepted a connection that is not a proxy
+    server_kind: str | None = None
+    server_address: str | None = None
+    failure_style: str | None = None  # how the server ends a handshake it refuses (a glb's setting)
+    server_versions: tuple[str, str] | None = None  # the TLS versions the server accepts (a glb's setting)
+    tls_ok: TlsOk | None = None
+    tls_failed: TlsFailed | None = None
+    request: RequestReceived | None = None
+    response: ResponseSent | None = None  # the response that reached the client
+    forwarded: Forwarded | None = None
+    bytes_in: int | None = None  # what the server read from the client, once it closed
+    bytes_out: int | None = None  # what the server sent back
+    proxy_env: tuple[str, ...] = ()  # proxy variables curl -v says it used
+
+    @property
+    def verbose(self) -> bool:
+        """curl printed -v lines (so a missing line means it did not happen)."""
+        return bool(self.curl.key_lines or self.curl.handshake)
+
+    @property
+    def reached(self) -> str | None:
+        return self.response.host if self.response else None
+
+    @property
+    def hello_reached_server(self) -> bool:
+        """A TLS ClientHello arrived at the server (its handshake event, its byte count, or the tunnel saw it)."""
+        if self.tls_ok is not None or self.tunnel_hello is not None:
+            return True
+        if self.tls_failed is None:
+            return False
+        return self.tls_failed.sni is not None or bool(self.tls_failed.alpn) or bool(self.bytes_in)
+
+    @property
+    def hello_sent(self) -> bool | None:
+        """curl sent a ClientHello: -v says so, or a host read one; None when neither can tell."""
+        if self.verbose:
+            return "OUT Client hello" in self.curl.handshake
+        return True if self.hello_reached_server else None
+
+    @property
+    def curl_cert_problem(self) -> str | None:
+        """curl's own check of the server certificate failed: in curl's words, or the evidence it left.
+
+        curl exit 60 also reports a TLS 1.2 alert about the *client's* certificate ("SSL certificate
+        verification failed"); the server's event tells the two apart.
+        """
+        for line in (self.message or "", *self.curl.key_lines):
+            found = _CURL_CERT_PROBLEM.search(line)
+            if found:
+                return found.group(1)
+        if self.exit_code == CurlExit.SSL_CACERT_BADFILE:
+            return self.message or "curl could not load CA certificates to check the server with"
+        if self.client_cert_refused and (
+            self.exit_code != CurlExit.PEER_FAILED_VERIFICATION or self.tls_failed_version != "TLSv1.3"
+        ):
+            return None  # the server's alert about the client certificate, not curl's own check
+        for direction, alert in self.curl.alerts:
+            if direction == "OUT" and alert in CERTIFICATE_ALERTS:  # (curl 8 also sends decode_error on an EOF)
+                return f"curl sent alert {alert}"
+        if self.exit_code in (CurlExit.PEER_FAILED_VERIFICATION, CurlExit.OBSOLETE51) and self.alert_in is None:
+            # curl 7.88 says "SSL certificate verification failed" for an alert that came in (TLS 1.2): that is
+            # the server refusing, not curl; with no alert in, exit 60 is curl's own verdict
+            return self.message or f"curl exit {self.exit_code}: the server's certificate failed curl's check"
+        if self.tls_failed is not None and self.server_kind == "backend" and "alert" in self.tls_failed.reason:
+            return f"{self.server} reports: {self.tls_failed.reason}"
+        return None
+
+    @property
+    def sni_read(self) -> tuple[bool, str | None]:
+        """(a host read the ClientHello's server name, the name): a server that gave up before reading it
+        (an unsupported TLS version) reports none, which says nothing about what curl sent."""
+        if self.tls_ok is not None:
+            return True, self.tls_ok.sni
+        if self.tunnel_hello is not None:
+            return True, self.tunnel_hello.sni
+        failed = self.tls_failed
+        if failed is not None and (failed.sni is not None or failed.alpn or self.client_cert_refused):
+            return True, failed.sni
+        return False, None
+
+    @property
+    def proxy_refused_itself(self) -> bool:
+        """The proxy refused for its own reasons - credentials, policy, or no answer at all - not for a name
+        its DNS lacks (HTTP 502, SOCKS reply 4) or a target that refused it (SOCKS reply 5)."""
+        refused = self.refused
+        if refused is None:
+            return False
+        if self.asked is None or refused.status is None:
+            return True
+        return refused.status in (407, 403, 2)  # 2: SOCKS "connection not allowed by ruleset"
+
+    @property
+    def no_common_version(self) -> bool:
+        """Client and server share no TLS version: the protocol_version alert, either way, or curl's words."""
+        failed = self.tls_failed
+        alerts = {failed.alert, failed.chosen_alert} if failed else set()
+        alerts |= {alert for _, alert in self.curl.alerts}
+        if "protocol_version" in alerts:
+            return True
+        words = (self.message or "").lower()
+        return any(k in words for k in ("alert protocol version", "unsupported protocol", "no protocols available"))
+
+    @property
+    def refusal(self) -> str:
+        """How the server told the client it refused the handshake: its alert, or why there was none."""
+        failed = self.tls_failed
+        if failed is not None and failed.alert:
+            return f"alert {failed.alert}"
+        if self.failure_style == "silent":
+            return "no alert: it held the connection open"
+        if self.failure_style == "reset":
+            return "no alert: it reset the connection"
+        return "no alert"
+
+    @property
+    def tls_failed_version(self) -> str:
+        return self.tls_failed.version if self.tls_failed else ""
+
+    @property
+    def alert_in(self) -> str | None:
+        """The TLS alert curl received (-v, or named in its error line), ignoring close_notify."""
+        for direction, alert in self.curl.alerts:
+            if direction == "IN" and alert != "close_notify":
+                return alert
+        return tlsalert.from_text(self.message or "")
+
+    @property
+    def client_cert_refused(self) -> bool:
+        """The server judged the client's certificate (sent or missing) and ended the handshake over it."""
+        return self.tls_failed is not None and self.tls_failed.status_details.startswith("client_cert")
+
+    @property
+    def server_judged_client_cert(self) -> bool:
+        """The server got as far as the client's Certificate message (so curl had accepted the server's)."""
+        return self.client_cert_refused or (self.tls_ok is not None and self.tls_ok.verdict is not None)
+
+
+def gather(result: CurlResult, scenario: Scenario) -> Facts:
+    """Sort what curl printed and what the hosts reported into :class:`Facts`."""
+    events = tuple(e for e in result.events if not isinstance(e, Listening))
+    proxies = {h.name for h in scenario.hosts.values() if h.kind in PROXY_KINDS}
+    proxy_accept = next((e for e in events if isinstance(e, Accepted) and e.host in proxies), None)
+    at_proxy = {proxy_accept.host} if proxy_accept else proxies
+    accepted = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
+    conn = _connection(events, accepted)
+    server = scenario.hosts.get(accepted.host) if accepted else None
+    closed = first(conn, Closed)
+    message = _ERROR_PREFIX.sub("", result.verbose.error) if result.verbose.error else None
+    return Facts(
+        exit_code=result.exit_code,
+        message=message,
+        curl=result.verbose,
+        proxy=proxy_accept.host if proxy_accept else None,
+        asked=first(events, TunnelRequested, at_proxy),
+        resolved=first(events, Resolved, at_proxy),
+        opened=first(events, TunnelOpened, at_proxy),
+        refused=first(events, TunnelRefused, at_proxy),
+        tunnel_hello=first(events, ClientHelloSeen, at_proxy),
+        server=accepted.host if accepted else None,
+        server_kind=server.kind if server else None,
+        server_address=server.address if server else None,
+        failure_style=getattr(server.settings, "failure_style", None) if server else None,
+        server_versions=_versions(server.settings) if server else None,
+        tls_ok=first(conn, TlsOk),
+        tls_failed=first(conn, TlsFailed),
+        request=first(conn, RequestReceived),
+        response=answered(events),
+        forwarded=first(conn, Forwarded),
+        bytes_in=closed.received if closed else None,
+        bytes_out=closed.sent if closed else None,
+        proxy_env=result.proxy_env,
+    )
+
+
+def _versions(settings: object) -> tuple[str, str] | None:
+    low, high = getattr(settings, "tls_min", None), getattr(settings, "tls_max", None)
+    return (low, high) if isinstance(low, str) and isinstance(high, str) else None
+
+
+def _connection(events: tuple[Event, ...], accepted: Accepted | None) -> tuple[Event, ...]:
+    """The events of the server's side of curl's connection (one connection id)."""
+    if accepted is None:
+        return ()
+    return tuple(e for e in events if e.host == accepted.host and e.conn == accepted.conn)

@@ -1,0 +1,276 @@
+"""The hops of a request, in the order a packet meets them, each stated from what was observed.
+
+One function per hop: client resolution, proxy, proxy DNS, TCP target, SNI and Host, server certificate,
+client certificate, answer. Each reads :class:`~lab.explain.facts.Facts` (curl's output and the hosts'
+events) and, for what curl *meant* - which option chose the proxy, which ``--resolve`` entry answered a
+lookup - the :class:`~lab.explain.curlplan.Plan`. A hop says "never" or "nothing" only when a witness
+saw that it did not happen; without one it says what it cannot know. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from lab.explain import advice
+from lab.explain.curlplan import Plan
+from lab.explain.decide import HopKey
+from lab.explain.facts import Facts
+from lab.explain.route import chosen_by
+from lab.model.scenario import Scenario
+from lab.protocols.curlexit import CurlExit
+
+Status = Literal["ok", "fail", "skip", "info"]
+# Exits that come after curl finished its handshake (and so after its check of the server certificate).
+_AFTER_HANDSHAKE = (
+    CurlExit.OK, CurlExit.RECV_ERROR, CurlExit.HTTP2_STREAM, CurlExit.HTTP2, CurlExit.GOT_NOTHING,
+    CurlExit.OPERATION_TIMEDOUT,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    key: HopKey
+    title: str
+    text: str
+    status: Status = "info"
+    decisive: bool = False
+
+
+def all_hops(plan: Plan, facts: Facts, scenario: Scenario, decisive: HopKey) -> tuple[Hop, ...]:
+    """Every hop that applies, the one named by the decision marked decisive."""
+    if plan.usage_error or plan.url is None or facts.exit_code == CurlExit.FAILED_INIT:
+        found: list[Hop] = [command_line(plan, facts)]
+    else:
+        dns = proxy_dns(plan, facts)
+        found = [
+            client_resolution(plan, facts),
+            proxy(plan, facts),
+            *([dns] if dns else []),
+            tcp_target(plan, facts),
+            sni_and_host(plan, facts),
+            server_certificate(plan, facts),
+            client_certificate(plan, facts, scenario),
+            answer(facts),
+        ]
+    return tuple(replace(h, decisive=h.key == decisive) for h in found)
+
+
+def command_line(plan: Plan, facts: Facts) -> Hop:
+    said = (facts.message or plan.usage_error or "curl refused the command line").removeprefix("curl: ")
+    return Hop(key="command-line", title="command line", text=f"{said} - curl sent nothing", status="fail")
+
+
+def client_resolution(plan: Plan, facts: Facts) -> Hop:
+    assert plan.url is not None
+    assert plan.lookup is not None
+    url, proxy, look = plan.url, plan.proxy, plan.lookup
+    if proxy is not None and plan.target_lookup is None:
+        if look.address is None:
+            text = f"curl cannot resolve the proxy's host {proxy.host}: it is not in the client's hosts file"
+            return Hop(key="resolve", title="client resolution", text=text, status="fail")
+        pinned = [r for r in plan.options.resolve if r.lower().startswith(f"{url.host.lower()}:")]
+        unused = f" --resolve {pinned[0]} sits in curl's DNS cache, unused." if pinned else ""
+        if plan.resolver == "nobody":
+            text = (
+                f"curl looks up only the proxy's host {proxy.host} ({look.how}); "
+                f"the target {plan.target_host} is an address."
+            )
+        else:
+            text = (
+                f"curl looks up only the proxy's host {proxy.host} ({look.how}); it sends the name "
+                f"{plan.target_host} to the proxy unresolved.{unused}"
+            )
+        return Hop(key="resolve", title="client resolution", text=text)
+    found = plan.target_lookup or look
+    how = {"hosts file": f"the hosts file ({found.entry})", "--resolve": f"--resolve {found.entry}"}.get(found.how)
+    text = f"{found.name} → {found.address} from {how}" if found.address else f"{found.name}: not in the hosts file"
+    if found.how == "IP literal":
+        text = f"{found.name} is an IP address: no lookup"
+    elif found.how != "--resolve":
+        text += _unused_resolve(plan.options.resolve, found.name, found.port)
+    if plan.connect_to:
+        target = f"{plan.target_host}:{plan.target_port}"
+        text = f"--connect-to {plan.connect_to} replaces {url.host}:{url.port} with {target}; {text}"
+    return Hop(key="resolve", title="client resolution", text=text, status="ok" if found.address else "fail")
+
+
+def _unused_resolve(entries: tuple[str, ...], name: str, port: int) -> str:
+    """A --resolve entry for this name that curl did not use (another port), said so the learner sees why."""
+    others = [e for e in entries if e.lstrip("+").lower().startswith(f"{name.lower()}:")]
+    if not others:
+        return ""
+    return f"; --resolve {others[0]} is for another port (curl looks up {name}:{port}), unused"
+
+
+def proxy(plan: Plan, facts: Facts) -> Hop:
+    chosen = plan.proxy
+    if chosen is None:
+        text = plan.no_proxy or "none: no -x and no proxy variable for this URL"
+        if plan.ignored_env and not plan.no_proxy:
+            text = "none: " + "; ".join(plan.ignored_env)
+        return Hop(key="proxy", title="proxy", text=text, status="skip")
+    text = f"{chosen.scheme}://{chosen.address}, chosen by {chosen_by(chosen)}"
+    if plan.lookup is not None and plan.lookup.address is None:
+        return Hop(key="proxy", title="proxy", text=f"{text}; curl had no address for it", status="skip")
+    if facts.proxy is None:
+        failed = f" (curl: {facts.message})" if facts.message else ""
+        return Hop(
+            key="proxy", title="proxy", text=f"{text}: nothing accepted a connection there{failed}", status="fail"
+        )
+    refused = facts.refused
+    if refused is not None and facts.proxy_refused_itself:
+        said = refused.summary or refused.reason
+        return Hop(key="proxy", title="proxy", text=f"{text}; it refused: {said}", status="fail")
+    return Hop(key="proxy", title="proxy", text=text)
+
+
+def ask_label(facts: Facts) -> str:
+    """What the proxy was asked, as it received it: "CONNECT mydomain:443", "GET http://plain/"..."""
+    asked = facts.asked
+    if asked is None:
+        return ""
+    if asked.line:
+        return asked.line.rsplit(" HTTP/", 1)[0]
+    return f"{asked.method} {asked.target}".strip()
+
+
+def proxy_dns(plan: Plan, facts: Facts) -> Hop | None:
+    if plan.proxy is None:
+        return None
+    asked = facts.asked
+    if asked is None:
+        why = "no proxy accepted curl's connection" if facts.proxy is None else "curl asked the proxy for nothing"
+        return Hop(key="proxy-dns", title="proxy DNS", text=f"never asked: {why}", status="skip")
+    resolved, refused = facts.resolved, facts.refused
+    if resolved is not None and resolved.table == "IP literal":
+        dns = f"{resolved.name} is an address: the proxy makes no lookup ({resolved.upstream})"
+    elif resolved is not None:
+        dns = f"the proxy's own DNS says {resolved.name} → {resolved.address} ({resolved.upstream})"
+    elif refused is not None and facts.proxy_refused_itself:
+        dns = f"no lookup: the proxy refused first ({refused.status or 'no tunnel'})"
+    elif refused is not None:
+        dns = f"refused: {refused.summary or refused.reason}"
+    else:
+        dns = "no lookup reported"
+    failed = refused is not None and resolved is None and refused.status != 407
+    status: Status = "fail" if failed else "skip" if refused is not None else "ok"
+    return Hop(key="proxy-dns", title="proxy DNS", text=f"asked {ask_label(facts)}; {dns}", status=status)
+
+
+def tcp_target(plan: Plan, facts: Facts) -> Hop:
+    if facts.server is not None:
+        through = f", via {facts.proxy}" if facts.proxy else ""
+        return Hop(
+            key="tcp", title="TCP target", text=f"{facts.server} at {facts.server_address}{through}", status="ok"
+        )
+    if plan.proxy is not None and (facts.proxy is None or facts.refused is not None):
+        return Hop(key="tcp", title="TCP target", text="none: no tunnel was opened", status="skip")
+    tried = facts.curl.trying[-1] if facts.curl.trying else (f"{plan.tcp[0]}:{plan.tcp[1]}" if plan.tcp else None)
+    if tried is None:
+        return Hop(key="tcp", title="TCP target", text="none: curl had no address to connect to", status="skip")
+    said = f" (curl: {facts.message})" if facts.message else ""
+    return Hop(key="tcp", title="TCP target", text=f"nothing accepted a connection at {tried}{said}", status="fail")
+
+
+def sni_and_host(plan: Plan, facts: Facts) -> Hop:
+    assert plan.url is not None
+
+    def hop(text: str, status: Status = "info") -> Hop:
+        return Hop(key="sni", title="SNI and Host", text=text, status=status)
+
+    host = f", Host {facts.request.authority}" if facts.request else ""
+    if plan.url.scheme != "https":
+        return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
+    read, sni = facts.sni_read
+    if facts.no_common_version and facts.server:
+        return hop(f"no TLS version in common: {advice.versions(plan, facts)}; the handshake ended there", "fail")
+    if read:
+        named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
+        return hop(f"SNI {named}{host}")
+    if facts.hello_reached_server:
+        return hop(f"a ClientHello reached {facts.server}, which did not report its SNI", "skip")
+    if facts.hello_sent:
+        return hop("curl sent a ClientHello, but no lab host read it", "skip")
+    if facts.hello_sent is False or facts.bytes_in == 0:
+        why = "curl stopped before TLS" if facts.server else "no TCP connection to a server"
+        return hop(f"no ClientHello was sent: {why}", "skip")
+    return hop("no ClientHello: no server accepted a TCP connection" if not facts.server else "no TLS handshake seen",
+               "skip")  # fmt: skip
+
+
+def server_certificate(plan: Plan, facts: Facts) -> Hop:
+    assert plan.url is not None
+
+    def hop(text: str, status: Status) -> Hop:
+        return Hop(key="server-cert", title="server certificate", text=text, status=status)
+
+    if plan.url.scheme != "https":
+        return hop("none: no TLS", "skip")
+    problem = facts.curl_cert_problem
+    if problem is not None:
+        return hop(f"curl refused it: {problem}", "fail")
+    if not facts.hello_reached_server:
+        return hop("never received: no TLS handshake with a server", "skip")
+    if facts.bytes_out == 0 or (facts.verbose and "IN Server hello" not in facts.curl.handshake):
+        return hop(f"never received: {facts.server} sent no ServerHello", "skip")
+    if plan.verify_name is None or (facts.curl.verify_result not in (None, "ok")):
+        why = f" (curl: {facts.curl.verify_result}, continuing anyway)" if facts.curl.verify_result else ""
+        return hop(f"not checked (-k){why}", "skip")
+    if facts.curl.verify_result == "ok":
+        return hop(f"valid for {plan.verify_name}, trusted (curl: SSL certificate verify ok)", "ok")
+    judged = facts.server_judged_client_cert
+    tls12_refused = facts.client_cert_refused and facts.tls_failed is not None and facts.tls_failed.version != "TLSv1.3"
+    if judged and tls12_refused:
+        return hop("its chain passed curl's check (curl went on to send its own certificate); "
+                   "the name check never ran: the handshake failed first", "ok")  # fmt: skip
+    if judged or (facts.tls_ok is not None and facts.exit_code in _AFTER_HANDSHAKE):
+        return hop(f"valid for {plan.verify_name}, trusted (curl finished the handshake and went on)", "ok")
+    return hop("sent, but curl's verdict was not observed", "skip")
+
+
+def client_certificate(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
+    def hop(text: str, status: Status) -> Hop:
+        return Hop(key="client-cert", title="client certificate", text=text, status=status)
+
+    if facts.exit_code == CurlExit.SSL_CERTPROBLEM:
+        _, fact = advice.own_certificate(facts.message or "", plan)
+        sent = f"; {facts.server} received {facts.bytes_in} bytes" if facts.server and facts.bytes_in == 0 else ""
+        return hop(f"{fact}{sent}", "fail")
+    host = scenario.hosts.get(facts.server or "")
+    offered = f" ({plan.client_cert} stayed unused)" if plan.client_cert else ""
+    if host is None:
+        return hop(f"never asked: no server was reached{offered}", "skip")
+    if host.kind != "glb":
+        return hop(f"{facts.server} does not ask for one{offered}", "skip")
+    mode = getattr(host.settings, "mode", None)
+    if mode is None:
+        return hop(f"{facts.server} has no mTLS policy: it does not check one{offered}", "skip")
+    failed, ok = facts.tls_failed, facts.tls_ok
+    if failed is not None and facts.client_cert_refused:
+        said = f"{failed.status_details}, {facts.refusal}"
+        text = (
+            f"{facts.server} asked for one; none was sent ({said})"
+            if failed.client_cert is None
+            else f"{facts.server} refused {failed.client_cert}: {failed.detail or failed.status_details} ({said})"
+        )
+        late = " - after curl had already refused the server's certificate" if facts.curl_cert_problem else ""
+        return hop(text + late, "fail")
+    if ok is not None:
+        cert = ok.client_cert or "none sent"
+        if ok.verdict:
+            return hop(f"{cert}: {ok.verdict}, let through by {mode}", "info")
+        return hop(f"{cert}: verified", "ok")
+    return hop(f"never judged: the handshake did not reach {facts.server}'s client-certificate check", "skip")
+
+
+def answer(facts: Facts) -> Hop:
+    response = facts.response
+    if response is not None:
+        behind = f", served by backend {facts.forwarded.backend}" if facts.forwarded else ""
+        return Hop(key="answer", title="answered", text=f"{response.host}: HTTP {response.status}{behind}", status="ok")
+    if facts.exit_code > 128:  # the shell's status for a process ended by a signal: 130 is Ctrl-C
+        how = "Ctrl-C" if facts.exit_code == 130 else f"signal {facts.exit_code - 128}"
+        return Hop(key="answer", title="answered", text=f"nobody before curl was stopped ({how})", status="fail")
+    said = f": {facts.message}" if facts.message else ""
+    return Hop(key="answer", title="answered", text=f"nobody (curl exit {facts.exit_code}{said})", status="fail")

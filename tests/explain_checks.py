@@ -1,0 +1,200 @@
+"""Independent checks of an explanation against what curl printed and what the hosts reported.
+
+Deliberately written apart from :mod:`lab.explain.facts`: its own few regular expressions over curl's raw
+stderr and its own reading of the raw events. :func:`contradictions` lists every claim of a verdict (hop
+texts, hop statuses, diagram arrows, the one decision, the learner-facing words) that a witness
+contradicts; the differential test and the unit tests require the list to be empty.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lab.explain.verdict import Verdict
+from lab.model import deciders
+from lab.model.events import (
+    Accepted,
+    ClientHelloSeen,
+    Closed,
+    Event,
+    Forwarded,
+    Resolved,
+    ResponseSent,
+    TlsFailed,
+    TlsOk,
+    TunnelRequested,
+)
+from lab.model.outcome import CurlResult
+from lab.model.scenario import Scenario
+from lab.protocols import tlsalert
+
+PYTHON_INTERNALS = re.compile(r"\w+(?:Error|Exception)\b|_ssl\.c|\[SSL: |Traceback|\bNone\b")
+_CONNECTED = re.compile(r"^\* Connected to \S+ \(([^)]+)\) port (\d+)", re.MULTILINE)
+_CLIENT_HELLO = re.compile(r"^\* TLSv[\d.]+ \(OUT\), TLS handshake, Client hello", re.MULTILINE)
+_SERVER_HELLO = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS handshake, Server hello", re.MULTILINE)
+_VERIFY_OK = re.compile(r"^\*\s+SSL certificate verify ok\.", re.MULTILINE)
+_CURL_REFUSED = re.compile(r"SSL certificate problem|no alternative certificate subject name|does not match target")
+_SERVED_BY = re.compile(r"^< served-by: (\S+)", re.MULTILINE | re.IGNORECASE)
+_ALERT_IN = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS alert, .*\((\d+)\)", re.MULTILINE)
+_CONNECT_LINE = re.compile(r"^> CONNECT (\S+) HTTP", re.MULTILINE)
+
+
+def _hop(verdict: Verdict, key: str) -> tuple[str, str] | None:
+    found = next((h for h in verdict.hops if h.key == key), None)
+    return (found.text, found.status) if found else None
+
+
+def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> list[str]:
+    """Every claim a witness contradicts (empty: the explanation holds)."""
+    problems: list[str] = []
+    events = result.events
+    proxies = {h.name for h in scenario.hosts.values() if h.kind in ("http-proxy", "socks5")}
+    problems += _one_decision(verdict)
+    problems += _words(result, verdict)
+    target = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
+    conn = [e for e in events if target and e.host == target.host and e.conn == target.conn]
+    problems += _tcp(scenario, result, verdict, target, proxies)
+    problems += _tls(result, verdict, conn, [e for e in events if isinstance(e, ClientHelloSeen)])
+    problems += _proxy(result, verdict, events)
+    problems += _answer(result, verdict, events)
+    received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
+    problems += _arrows(verdict, events, conn, received)
+    return problems
+
+
+def _one_decision(verdict: Verdict) -> list[str]:
+    problems = []
+    marked = [h.key for h in verdict.hops if h.decisive]
+    if marked != [verdict.decision.hop]:
+        problems.append(f"decisive hops {marked}, decision names {verdict.decision.hop}")
+    said = deciders.claims(verdict.lesson)
+    if set(said) != {verdict.decisive}:
+        problems.append(f"lesson claims {sorted(said)}, decider is {verdict.decisive}")
+    if set(deciders.claims(verdict.change)) - {verdict.decisive}:
+        problems.append(f"the advice names another decider: {verdict.change}")
+    if verdict.decision.cause == "name-mismatch" and re.search(r"(^|\s)(-k|--insecure)\b", verdict.change):
+        problems.append("advises -k for a name mismatch")
+    return problems
+
+
+def _words(result: CurlResult, verdict: Verdict) -> list[str]:
+    texts = [h.text for h in verdict.hops] + [m.label for m in verdict.messages]
+    texts += [verdict.lesson, verdict.change] + [e.summary for e in result.events]
+    return [f"Python internals in learner text: {t!r}" for t in texts if PYTHON_INTERNALS.search(t)]
+
+
+def _tcp(
+    scenario: Scenario, result: CurlResult, verdict: Verdict, target: Accepted | None, proxies: set[str]
+) -> list[str]:
+    hop = _hop(verdict, "tcp")
+    if hop is None:
+        return []
+    text, status = hop
+    problems = []
+    if target is not None:
+        where = scenario.hosts[target.host].address
+        if not text.startswith(f"{target.host} at {where}"):
+            problems.append(f"TCP hop {text!r}, but {target.host} at {where} accepted")
+        connected = _CONNECTED.findall(result.stderr)
+        used_proxy = any(isinstance(e, Accepted) and e.host in proxies for e in result.events)
+        if connected and not used_proxy and f"{connected[0][0]}:{connected[0][1]}" != where.strip("[]"):
+            problems.append(f"curl connected to {connected[0]}, the TCP hop says {where}")
+    elif status == "ok":
+        problems.append(f"TCP hop ok ({text!r}) but no lab host accepted")
+    return problems
+
+
+def _tls(result: CurlResult, verdict: Verdict, conn: list[Event], tunnel: list[ClientHelloSeen]) -> list[str]:
+    problems = []
+    verbose = result.stderr.lstrip().startswith("*") or "\n* " in result.stderr
+    hello_sent = bool(_CLIENT_HELLO.search(result.stderr))
+    handshakes = [e for e in conn if isinstance(e, TlsOk | TlsFailed)]
+    closed = next((e for e in conn if isinstance(e, Closed)), None)
+    sni = _hop(verdict, "sni")
+    if sni is not None:
+        seen = [e.sni for e in [*handshakes, *tunnel] if isinstance(e, TlsOk | TlsFailed | ClientHelloSeen)]
+        if (verbose and not hello_sent) or (closed is not None and closed.received == 0):
+            if "SNI " in sni[0] and "no ClientHello" not in sni[0]:
+                problems.append(f"SNI hop {sni[0]!r}, but no ClientHello was sent")
+        elif seen and seen[0] and f"SNI {seen[0]}" not in sni[0]:
+            problems.append(f"SNI hop {sni[0]!r}, the host read SNI {seen[0]}")
+        host = re.search(r"https://([^/:]+)", " ".join(result.argv))
+        if host and not re.fullmatch(r"[\d.]+", host.group(1)) and "IP address" in sni[0]:
+            problems.append(f"SNI hop {sni[0]!r} for a URL that names {host.group(1)}")
+    cert = _hop(verdict, "server-cert")
+    if cert is not None:
+        text, status = cert
+        if _VERIFY_OK.search(result.stderr) and (status != "ok" or "never" in text):
+            problems.append(f"server-cert hop {text!r}, but curl printed 'SSL certificate verify ok'")
+        if _CURL_REFUSED.search(result.stderr) and status != "fail":
+            problems.append(f"server-cert hop {text!r}, but curl refused the certificate")
+        if verbose and not _SERVER_HELLO.search(result.stderr) and status == "ok":
+            problems.append(f"server-cert hop {text!r}, but no ServerHello reached curl")
+    client = _hop(verdict, "client-cert")
+    refusal = next((e for e in handshakes if isinstance(e, TlsFailed) and e.status_details.startswith("client_")), None)
+    if client is not None and refusal is not None:
+        if client[1] != "fail":
+            problems.append(f"client-cert hop {client[0]!r}, but {refusal.host} refused ({refusal.status_details})")
+        if refusal.alert and refusal.alert not in client[0]:
+            problems.append(f"client-cert hop {client[0]!r} does not name the alert {refusal.alert}")
+    if client is not None and result.exit_code == 58 and client[1] != "fail":
+        problems.append("curl exit 58 (its own certificate or key), but the client-cert hop did not fail")
+    return problems
+
+
+def _proxy(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> list[str]:
+    hop = _hop(verdict, "proxy-dns")
+    asked = next((e for e in events if isinstance(e, TunnelRequested)), None)
+    resolved = next((e for e in events if isinstance(e, Resolved)), None)
+    problems = []
+    if hop is None:
+        return ["a proxy was asked, but there is no proxy DNS hop"] if asked else []
+    if asked is not None and asked.target not in hop[0] and asked.line.rsplit(" HTTP/", 1)[0] not in hop[0]:
+        problems.append(f"proxy DNS hop {hop[0]!r}, the proxy was asked {asked.target}")
+    for line in _CONNECT_LINE.findall(result.stderr):
+        if line not in hop[0]:
+            problems.append(f"proxy DNS hop {hop[0]!r}, curl printed CONNECT {line}")
+    if resolved is not None and resolved.address not in hop[0]:
+        problems.append(f"proxy DNS hop {hop[0]!r}, the proxy resolved to {resolved.address}")
+    return problems
+
+
+def _answer(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> list[str]:
+    hop = _hop(verdict, "answer")
+    responses = [e for e in events if isinstance(e, ResponseSent) and not e.via]
+    if hop is None:
+        return []
+    problems = []
+    if responses and not hop[0].startswith(f"{responses[-1].host}:"):
+        problems.append(f"answer hop {hop[0]!r}, but {responses[-1].host} answered")
+    if not responses and hop[1] == "ok":
+        problems.append(f"answer hop {hop[0]!r}, but no host answered")
+    for served in _SERVED_BY.findall(result.stderr):
+        if served not in hop[0]:
+            problems.append(f"answer hop {hop[0]!r}, curl got served-by: {served}")
+    return problems
+
+
+def _arrows(verdict: Verdict, events: tuple[Event, ...], conn: list[Event], received: set[str]) -> list[str]:
+    """Every arrow of the diagram has a witness."""
+    problems = []
+    accepted = {e.host for e in events if isinstance(e, Accepted)}
+    hello = (
+        any(isinstance(e, TlsOk | ClientHelloSeen) for e in events)
+        or any(isinstance(e, TlsFailed) and (e.sni or e.alpn) for e in conn)
+        or any(isinstance(e, Closed) and e.received > 0 and any(isinstance(f, TlsFailed) for f in conn) for e in conn)
+    )
+    for m in verdict.messages:
+        if m.src != m.dst and m.label.startswith("TCP ") and m.dst not in accepted:
+            problems.append(f"arrow {m.label!r} to {m.dst}, which accepted nothing")
+        if "ClientHello" in m.label and not hello:
+            problems.append(f"arrow {m.label!r}, but no host read a ClientHello")
+        if m.label.startswith("alert "):
+            sent = {e.alert for e in conn if isinstance(e, TlsFailed)} | received
+            if m.label.removeprefix("alert ") not in sent:
+                problems.append(f"arrow {m.label!r}, the server sent {sent}")
+        if m.label == "URL map → backend" and not any(isinstance(e, Forwarded) for e in events):
+            problems.append("a URL map arrow without a forwarded request")
+    if not any(m.decisive for m in verdict.messages):
+        problems.append("the diagram marks no row decisive")
+    return problems

@@ -1,0 +1,269 @@
+"""The explanation, hop by hop and decider by decider, from recorded real runs and typed events (no namespace).
+
+``tests/data/explain-runs.json`` holds real curl runs of every row of tests/explain_matrix.py (recorded by
+``python -m tests.record_runs``); the typed-event cases below cover what a recording cannot show on demand
+(a silent load balancer, SOCKS authentication, Ctrl-C, curl -s hiding its error line).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lab.explain.facts import Facts, gather
+from lab.explain.verdict import Verdict, explain_result
+from lab.model import deciders, scenario
+from lab.model.events import Accepted, Closed, Event, TlsFailed, TunnelRefused
+from lab.model.outcome import CurlResult
+from lab.protocols import curlv, tlsalert
+from tests.explain_checks import contradictions
+from tests.explain_matrix import ROWS, WORLD
+from tests.record_runs import recorded
+
+RUNS = recorded()
+MATRIX_WORLD = scenario.load(WORLD)
+
+
+def _verdict(row_id: str) -> Verdict:
+    return explain_result(MATRIX_WORLD, RUNS[row_id])[1]
+
+
+def _hop(verdict: Verdict, key: str) -> str:
+    return next(h.text for h in verdict.hops if h.key == key)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+def test_recorded_run_is_explained_without_contradiction(row: object) -> None:
+    from tests.explain_matrix import Row
+
+    assert isinstance(row, Row)
+    verdict = _verdict(row.id)
+    assert (verdict.decisive, verdict.decision.hop) == (row.decider, row.hop), verdict.lesson
+    assert contradictions(MATRIX_WORLD, RUNS[row.id], verdict) == []
+    assert any(m.decisive and row.arrow in m.label for m in verdict.messages), [m.label for m in verdict.messages]
+
+
+# --- one test per hop ---------------------------------------------------------------------------------
+
+
+def test_client_resolution_names_the_resolve_entry_and_the_unused_one() -> None:
+    assert _hop(_verdict("pinned-ok"), "resolve") == "mydomain → 88.88.88.88 from --resolve mydomain:443:88.88.88.88"
+    assert "--resolve mydomain:443:88.88.88.88 sits in curl's DNS cache, unused" in _hop(
+        _verdict("proxy-ignores-resolve"), "resolve"
+    )
+
+
+def test_proxy_hop_says_which_option_or_variable_chose_it() -> None:
+    assert (
+        _hop(_verdict("env-https-proxy"), "proxy")
+        == "http://10.9.9.9:3128, chosen by the environment variable https_proxy"
+    )
+    assert "HTTP_PROXY" not in _hop(_verdict("env-no-proxy"), "proxy")
+    assert "nothing accepted a connection there" in _hop(_verdict("proxy-not-listening"), "proxy")
+
+
+def test_proxy_dns_hop_reports_what_was_asked_and_answered() -> None:
+    assert _hop(_verdict("socks5h-proxy-resolves"), "proxy-dns") == (
+        "asked SOCKS5 CONNECT mydomain:443; the proxy's own DNS says mydomain → 10.1.1.1 (old)"
+    )
+    assert "502" in _hop(_verdict("proxy-unknown-name"), "proxy-dns")
+
+
+def test_tcp_target_is_the_host_that_accepted() -> None:
+    assert _hop(_verdict("proxy-ignores-resolve"), "tcp") == "old at 10.1.1.1:443, via proxy"
+    assert _hop(_verdict("connect-to-nothing-there"), "tcp").startswith(
+        "nothing accepted a connection at 88.88.88.88:8443"
+    )
+
+
+def test_sni_hop_reads_the_sni_the_host_saw() -> None:
+    assert _hop(_verdict("pinned-ok"), "sni") == "SNI mydomain, Host mydomain"
+    assert _hop(_verdict("ip-san-ok"), "sni").startswith("SNI none (the URL's host is an IP address)")
+    assert _hop(_verdict("http-direct"), "sni") == "no TLS (http://), Host plain"
+
+
+def test_server_certificate_verified_when_curl_said_so() -> None:
+    """Finding 2: a refused client certificate is no reason to say the server's was "never received"."""
+    verdict = _verdict("pinned-no-cert")  # curl -v printed "SSL certificate verify ok."
+    cert = next(h for h in verdict.hops if h.key == "server-cert")
+    assert cert.status == "ok"
+    assert "never" not in cert.text
+    assert "verify ok" in cert.text
+    quiet = next(h for h in _verdict("pinned-no-cert-quiet-tls12").hops if h.key == "server-cert")
+    assert quiet.status == "ok"  # no -v: the load balancer judged curl's certificate, so curl had accepted its own
+    assert "name check never ran" in quiet.text
+
+
+def test_wrong_key_sent_nothing_and_draws_no_client_hello() -> None:
+    """Finding 3: exit 58 happens before any ClientHello; the URL's name is no IP literal."""
+    for row_id in ("wrong-key", "wrong-key-quiet"):
+        verdict = _verdict(row_id)
+        assert not any("ClientHello" in m.label or "handshake fails" in m.label for m in verdict.messages)
+        sni = _hop(verdict, "sni")
+        assert "no ClientHello was sent" in sni
+        assert "IP" not in sni
+        assert "does not belong to certs/client.crt" in _hop(verdict, "client-cert")
+        assert "received 0 bytes" in _hop(verdict, "client-cert")
+
+
+def test_client_certificate_hop_names_the_servers_verdict() -> None:
+    assert _hop(_verdict("expired-client"), "client-cert").startswith(
+        "glb refused lab expired-client: the certificate expired on"
+    )
+    assert "let through by ALLOW_INVALID_OR_MISSING_CLIENT_CERT" in _hop(_verdict("allow-mode-rogue"), "client-cert")
+    assert _hop(_verdict("pinned-ok"), "client-cert") == "lab client: verified"
+
+
+def test_answer_hop_names_who_answered_and_who_served() -> None:
+    assert _hop(_verdict("allow-mode-no-cert"), "answer") == "glb-allow: HTTP 200, served by backend app"
+
+
+# --- one decision per step, advice per cause ----------------------------------------------------------
+
+
+def test_one_step_has_one_decider_in_hops_lesson_change_and_diagram() -> None:
+    """Finding 4: the hop list, the diagram, the lesson and the advice name the same decider."""
+    for row in ROWS:
+        verdict = _verdict(row.id)
+        assert [h.key for h in verdict.hops if h.decisive] == [verdict.decision.hop]
+        assert all(m.tag in verdict.decision.marks for m in verdict.messages if m.decisive)
+        assert verdict.lesson.split(" decided:")[0] == deciders.lead(verdict.decisive)
+
+
+ADVICE = {  # finding 5: the fix fits the cause
+    "expired-client": ("Renew the client certificate", "from a CA"),
+    "expired-client-tls12": ("validity dates", "trusted CA"),
+    "noeku-client": ("extendedKeyUsage = clientAuth", "trusted CA"),
+    "rogue-client": ("CA in the load balancer's trust config", "Renew"),
+    "wrong-key": ("--key certs/client.key", "trusted CA"),
+    "pinned-no-cert": ("--cert certs/client.crt --key certs/client.key", "Renew"),
+    "missing-cert-file": ("readable PEM files", "Renew"),
+    "ip-url-name-check": ("https://mydomain with --resolve mydomain:443:88.88.88.88", "-k"),
+    "expired-server": ("renew its certificate", "-k"),
+    "cacert-wrong-ca": ("--cacert", "-k"),
+    "proxy-auth-missing": ("--proxy-user", "--connect-to"),
+}
+
+
+@pytest.mark.parametrize(("row_id", "advice"), ADVICE.items(), ids=list(ADVICE))
+def test_advice_fits_the_cause(row_id: str, advice: tuple[str, str]) -> None:
+    wanted, never = advice
+    change = _verdict(row_id).change
+    assert wanted in change
+    assert never not in change
+
+
+# --- typed events: what a recording cannot show on demand ----------------------------------------------
+
+
+def _typed(argv: str, code: int, events: list[Event], stderr: str = "") -> Verdict:
+    result = CurlResult(
+        argv=tuple(argv.split()),
+        env={},
+        exit_code=code,
+        stdout="",
+        stderr=stderr,
+        verbose=curlv.parse(stderr),
+        events=tuple(events),
+        duration=0.0,
+    )
+    return explain_result(MATRIX_WORLD, result)[1]
+
+
+def _glb(failed: TlsFailed, received: int = 700) -> list[Event]:
+    return [Accepted(host="glb", conn=1), failed, Closed(host="glb", conn=1, received=received, sent=2000)]
+
+
+def test_a_silent_load_balancer_still_says_which_certificate_problem() -> None:
+    failed = TlsFailed(
+        host="glb-silent", conn=1, reason="certificate verify failed", alert=None, chosen_alert="certificate_expired",
+        version="TLSv1.3", status_details="client_cert_validation_failed", client_cert="lab expired-client",
+        sni="mydomain", detail="the certificate expired on 2026-10-30",
+    )  # fmt: skip
+    argv = "curl -sS -m 3 --resolve mydomain:443:88.88.88.91 --cert certs/expired-client.crt --key k https://mydomain"
+    events: list[Event] = [Accepted(host="glb-silent", conn=1), failed, Closed(host="glb-silent", conn=1, received=900)]
+    verdict = _typed(argv, 28, events)
+    assert verdict.decisive == "client-cert check"
+    assert verdict.decision.cause == "expired"
+    assert "Renew" in verdict.change
+    assert "no alert: it held the connection open" in verdict.lesson
+    assert any(m.decisive and "held the connection open" in m.label for m in verdict.messages)
+
+
+def test_curl_s_hides_the_error_line_and_the_exit_code_with_the_tls_version_tells() -> None:
+    none_sent = {"reason": "peer did not return a certificate", "status_details": "client_cert_not_provided"}
+    tls13 = TlsFailed(host="glb", conn=1, version="TLSv1.3", alert="certificate_required", **none_sent)
+    assert _typed("curl -s https://88.88.88.88", 60, _glb(tls13)).decisive == "cert check"  # the name check
+    tls12 = TlsFailed(
+        host="glb", conn=1, version="TLSv1.2", alert="certificate_expired", client_cert="lab expired-client",
+        reason="certificate verify failed", status_details="client_cert_validation_failed",
+    )  # fmt: skip
+    assert _typed("curl -s --cert c --key k https://88.88.88.88", 60, _glb(tls12)).decisive == "client-cert check"
+
+
+def test_a_socks_proxy_refusing_the_login_is_the_proxy_deciding() -> None:
+    events: list[Event] = [
+        Accepted(host="socks", conn=1),
+        TunnelRefused(host="socks", conn=1, reason="wrong user or password", summary="SOCKS5 refused: wrong user"),
+    ]
+    verdict = _typed("curl -sS -x socks5h://u:x@10.9.9.9:1080 https://mydomain", 97, events)
+    assert (verdict.decisive, verdict.decision.hop) == ("proxy", "proxy")
+    assert "--proxy-user" in verdict.change
+
+
+def test_ctrl_c_is_said_as_such() -> None:
+    verdict = _typed("curl -v https://mydomain", 130, [Accepted(host="reset", conn=1)])
+    assert _hop(verdict, "answer") == "nobody before curl was stopped (Ctrl-C)"
+
+
+def test_a_handshake_event_with_no_bytes_is_no_client_hello() -> None:
+    closed_early = TlsFailed(host="glb", conn=1, version="TLSv1.3", reason="the client closed the connection")
+    facts = gather(
+        CurlResult(
+            argv=("curl",),
+            env={},
+            exit_code=58,
+            stdout="",
+            stderr="",
+            verbose=curlv.parse(""),
+            events=tuple(_glb(closed_early, received=0)),
+            duration=0.0,
+        ),
+        MATRIX_WORLD,
+    )
+    assert facts.hello_reached_server is False
+    assert facts.hello_sent is None  # no -v, and no host read one: unknown, not "sent"
+
+
+CORPUS = Path(__file__).parent / "data" / "transcripts"
+
+
+def _pasted(entry: dict[str, object]) -> Facts:
+    """Facts from curl's side alone: a pasted transcript (curl 7.88.1 or 8.14.1), indentation and prompts off."""
+    text = (CORPUS / str(entry["file"])).read_text(encoding="utf-8")
+    stderr = "\n".join(line.strip() for line in text.splitlines())
+    verbose = curlv.parse(stderr)
+    return Facts(exit_code=int(str(entry["exit"])), message=str(entry["error"]) or None, curl=verbose)
+
+
+def test_curls_own_words_are_read_the_same_in_curl_7_and_8() -> None:
+    """The transcript corpus: curl's verdict on the server certificate, the alert it received, a TLS version
+    it could not agree - read from curl's side alone, in both curl versions' wording."""
+    manifest = tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))
+    checked = 0
+    for entry in manifest["transcript"]:
+        text = (CORPUS / str(entry["file"])).read_text(encoding="utf-8")
+        if len(re.findall(r"^\s*\*\s+Trying ", text, re.MULTILINE)) > 1:
+            continue  # several commands in one paste: the manifest describes the last
+        error, facts = str(entry["error"]), _pasted(entry)
+        own = any(k in error for k in ("SSL certificate problem", "no alternative certificate subject name"))
+        assert (facts.curl_cert_problem is not None) == own, (entry["file"], error, facts.curl_cert_problem)
+        named = tlsalert.from_text(error)
+        if named is not None:
+            assert facts.alert_in == named, (entry["file"], error, facts.alert_in)
+        assert facts.no_common_version == ("protocol version" in error), entry["file"]
+        checked += own or named is not None
+    assert checked >= 15
