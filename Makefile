@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test browser lint typecheck bench clean
+.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ test: $(VENV) browser lint typecheck
 bench: $(VENV)
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@$(BIN)/python -m bench
+
+## make image              the container image localhost/routing-lab:latest (podman; offline-capable)
+image: $(VENV)
+	@deploy/image.sh
+
+## make test-image         build the image, then the slow container tests (lab run --all in the image)
+test-image: image
+	@CONTAINERS_CONF=$(CURDIR)/deploy/containers.conf $(BIN)/pytest -q -m container -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json

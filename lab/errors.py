@@ -55,6 +55,10 @@ class NamespaceUnavailable(LabError):
     exit_code = 3
 
 
+class InPlaceRefused(NamespaceUnavailable):
+    """In-place mode (the container's own namespace is the lab's) is not allowed or not possible here."""
+
+
 class CommandError(LabError):
     """A command given to ``lab exec`` or a scenario step is not one the lab runs."""
 

@@ -10,6 +10,10 @@ namespace :func:`configure` bind-mounts the scenario's hosts file over ``/etc/ho
 with no reachable server over ``/etc/resolv.conf``, and a directory holding only the lab root CA over
 ``/etc/ssl/certs`` (curl's default CA file and path). Everything vanishes with the process: a namespace
 lives as long as a process is in it, and mounts live in the namespace.
+
+In a throwaway container that asks for it (``LAB_IN_PLACE=1``), :mod:`lab.runtime.inplace` makes the
+container's own namespace the lab's instead, and the same files are written over the container's own.
+Where no namespace can be had, :mod:`lab.runtime.unavailable` says why on this machine and what to do.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from lab.errors import NamespaceUnavailable
 from lab.model.scenario import Scenario
-from lab.runtime import addressing
+from lab.runtime import addressing, inplace, unavailable
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -33,12 +37,10 @@ MS_PRIVATE = 1 << 18
 MS_BIND = 0x1000
 MNT_DETACH = 2
 
-ALTERNATIVE = (
-    "the lab needs Linux network namespaces to run real curl against its hosts "
-    "(run as root, or enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1)"
-)
+ALTERNATIVE = unavailable.GENERIC
 
 _entered = False
+_in_place = False
 _mounted: list[str] = []
 
 
@@ -48,16 +50,28 @@ def _libc() -> ctypes.CDLL:
 
 def _fail(what: str) -> NamespaceUnavailable:
     err = ctypes.get_errno()
-    return NamespaceUnavailable(f"{what} failed ({os.strerror(err)}): {ALTERNATIVE}")
+    return NamespaceUnavailable(f"{what} failed ({os.strerror(err)})")
 
 
 def enter() -> None:
     """Move this process into a new network and mount namespace (idempotent)."""
-    global _entered
+    global _entered, _in_place
     if _entered:
         return
+    if inplace.requested(os.environ):
+        inplace.enter()
+        _entered = _in_place = True
+        return
+    try:
+        _unshare()
+    except NamespaceUnavailable as exc:
+        raise NamespaceUnavailable(unavailable.explain(str(exc), unavailable.HostFacts.read())) from None
+    _entered = True
+
+
+def _unshare() -> None:
     if not sys.platform.startswith("linux"):
-        raise NamespaceUnavailable(f"this is {sys.platform}, not Linux: {ALTERNATIVE}")
+        raise NamespaceUnavailable(f"this is {sys.platform}")
     libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
     flags = CLONE_NEWNET | CLONE_NEWNS
@@ -72,7 +86,6 @@ def enter() -> None:
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         raise _fail("making mounts private")
     _ip("link", "set", "lo", "up")
-    _entered = True
 
 
 def _ip(*args: str) -> None:
@@ -87,6 +100,11 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
         raise NamespaceUnavailable("configure() called outside the lab namespace: call netns.enter() first")
     addressing.assign(scenario)
 
+    if _in_place:  # no mount namespace to hide them in: the container's own files become the lab's
+        with tempfile.TemporaryDirectory(prefix="lab-etc-") as staged:
+            _write_etc(Path(staged), scenario, trust_bundle)
+            inplace.install_etc(Path(staged))
+        return
     # Staging lives on a tmpfs that only this namespace sees; the bind mounts keep it alive after we
     # detach it, so nothing of the lab stays on the real file system.
     staging = Path(tempfile.mkdtemp(prefix="lab-etc-"))
@@ -95,30 +113,35 @@ def configure(scenario: Scenario, trust_bundle: Path) -> None:
         staging.rmdir()
         raise _fail("mounting a tmpfs for the lab's /etc files")
     try:
-        (staging / "hosts").write_text(scenario.client.hosts_file())
-        (staging / "resolv.conf").write_text(
-            "# The lab has no DNS server: the client's names come from /etc/hosts only.\n"
-            "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
-        )
-        certs = staging / "certs"
-        certs.mkdir()
-        bundle = certs / "ca-certificates.crt"
-        bundle.write_bytes(trust_bundle.read_bytes() if scenario.client.trust == "lab-root" else b"")
-        if scenario.client.trust == "lab-root":
-            subject_hash = subprocess.run(
-                ["openssl", "x509", "-noout", "-subject_hash", "-in", str(bundle)],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout.strip()
-            if subject_hash:
-                (certs / f"{subject_hash}.0").symlink_to("ca-certificates.crt")
+        _write_etc(staging, scenario, trust_bundle)
         _bind(staging / "hosts", "/etc/hosts")
         _bind(staging / "resolv.conf", "/etc/resolv.conf")
-        _bind(certs, "/etc/ssl/certs")
+        _bind(staging / "certs", "/etc/ssl/certs")
     finally:
         libc.umount2(str(staging).encode(), MNT_DETACH)
         staging.rmdir()
+
+
+def _write_etc(staging: Path, scenario: Scenario, trust_bundle: Path) -> None:
+    """The scenario's hosts file, a resolver with no server, and a trust store, in ``staging``."""
+    (staging / "hosts").write_text(scenario.client.hosts_file())
+    (staging / "resolv.conf").write_text(
+        "# The lab has no DNS server: the client's names come from /etc/hosts only.\n"
+        "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
+    )
+    certs = staging / "certs"
+    certs.mkdir()
+    bundle = certs / "ca-certificates.crt"
+    bundle.write_bytes(trust_bundle.read_bytes() if scenario.client.trust == "lab-root" else b"")
+    if scenario.client.trust == "lab-root":
+        subject_hash = subprocess.run(
+            ["openssl", "x509", "-noout", "-subject_hash", "-in", str(bundle)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if subject_hash:
+            (certs / f"{subject_hash}.0").symlink_to("ca-certificates.crt")
 
 
 def _bind(source: Path, target: str) -> None:
