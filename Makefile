@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench clean
+.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,18 +46,31 @@ browser:
 test: $(VENV) browser lint typecheck
 	@$(BIN)/pytest -q
 
-## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light)
+## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light), start-up,
+##                          and capacity: N learners' labs at once (BENCH_LEARNERS=1,10,20,30 BENCH_PACED=30;
+##                          BENCH_QUICK=1 for about a minute)
 bench: $(VENV)
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@$(BIN)/python -m bench
+	@$(BIN)/python -m bench.capacity $(if $(BENCH_QUICK),--quick)
+
+## make bench-capacity      only the capacity benchmark (same variables)
+bench-capacity: $(VENV)
+	@$(BIN)/python -m bench.capacity $(if $(BENCH_QUICK),--quick)
 
 ## make image              the container image localhost/routing-lab:latest (podman; offline-capable)
 image: $(VENV)
 	@deploy/image.sh
 
-## make test-image         build the image, then the slow container tests (lab run --all in the image)
+## make test-image         build the image, then the slow container tests (lab run --all in the image,
+##                          the Kubernetes manifests under podman kube play)
 test-image: image
-	@CONTAINERS_CONF=$(CURDIR)/deploy/containers.conf $(BIN)/pytest -q -m container -p no:cacheprovider
+	@CONTAINERS_CONF=$(CURDIR)/deploy/containers.conf $(BIN)/pytest -q -m container
+
+## make kube-play           the Kubernetes manifests on this machine: 2 learners' pods (podman kube play),
+##                          a scenario replayed in one, then both removed
+kube-play: image
+	@deploy/kubernetes/play.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json
