@@ -225,4 +225,4 @@ def test_enter_explains_the_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(NamespaceUnavailable, match=r"^ip link set lo up: .*: AppArmor restricts"):
         netns.enter()
-    assert not netns.inside()
+    assert not netns._entered
