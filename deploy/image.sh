@@ -34,8 +34,7 @@ if [ -z "${BASE:-}" ]; then
         tar="$CACHE/debian-bookworm-min-$key.tar"
         if [ ! -s "$tar" ]; then
             echo "no container registry reachable: making a Debian base with mmdebstrap (about a minute) ..."
-            mmdebstrap --quiet --variant=minbase --include="$(echo $DEBS | tr ' ' ,)" bookworm "$tar.part" \
-                http://deb.debian.org/debian
+            mmdebstrap --quiet --format=tar --variant=minbase --include="$(echo $DEBS | tr ' ' ,)" bookworm "$tar.part"
             mv "$tar.part" "$tar"
         fi
         podman import --quiet "$tar" "$local_base" >/dev/null
@@ -47,7 +46,10 @@ stamp=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$CACHE/wheels/.stamp" 2>/dev/null)" != "$stamp" ]; then
     echo "building wheels for the image (cached until pyproject.toml changes) ..."
     rm -rf "$CACHE/wheels"
-    .venv/bin/pip wheel --quiet --wheel-dir "$CACHE/wheels" . 'setuptools>=68' wheel
+    if ! .venv/bin/pip wheel --quiet --wheel-dir "$CACHE/wheels" . 'setuptools>=68' wheel >"$CACHE/wheels.log" 2>&1; then
+        cat "$CACHE/wheels.log" >&2
+        exit 1
+    fi
     rm -f "$CACHE"/wheels/routing_lab-*.whl   # the image installs the lab itself from its source
     echo "$stamp" > "$CACHE/wheels/.stamp"
 fi

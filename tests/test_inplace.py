@@ -167,7 +167,7 @@ def test_ubuntu_apparmor_restriction_named_with_the_fix() -> None:
     assert message.startswith(FAILED + ": AppArmor restricts unprivileged user namespaces")
     assert "kernel.apparmor_restrict_unprivileged_userns=1" in message
     assert "sudo deploy/apparmor/install.sh" in message
-    assert "podman run --rm -it --network none --cap-add NET_ADMIN localhost/routing-lab" in message
+    assert "podman run --rm -it --network none --cap-add NET_ADMIN routing-lab (build it once" in message
     assert "\n" not in message
 
 
@@ -181,7 +181,7 @@ def test_apparmor_restriction_does_not_apply_to_root() -> None:
 def test_macos_and_windows_get_the_container_command(platform: str, name: str) -> None:
     message = explain("this is " + platform, facts(platform=platform))
     assert message.startswith(f"this is {name}, and the lab runs real curl inside Linux network namespaces")
-    assert "podman run --rm -it --network none --cap-add NET_ADMIN localhost/routing-lab" in message
+    assert "podman run --rm -it --network none --cap-add NET_ADMIN routing-lab (build it once" in message
 
 
 @pytest.mark.parametrize(

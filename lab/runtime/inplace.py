@@ -34,7 +34,7 @@ CGROUP_MARKERS = ("kubepods", "/docker/", "/docker-", "/libpod-", "/crio-", "cri
 # The `container` variable of application-container engines. LXC and systemd-nspawn set it too, but theirs
 # are whole machines people keep, not throwaway containers.
 ENGINES = ("podman", "docker", "oci", "crio")
-IMAGE_COMMAND = "podman run --rm -it --network none --cap-add NET_ADMIN localhost/routing-lab"
+IMAGE_COMMAND = "podman run --rm -it --network none --cap-add NET_ADMIN routing-lab"  # docker: the same
 
 _lock_fd: int | None = None
 
