@@ -94,7 +94,7 @@ def test_lab_refuses_in_place_on_a_real_machine(
     monkeypatch.setattr(inplace.Probe, "read", classmethod(lambda cls, root=None: probe()))
     monkeypatch.setattr(inplace, "_ip", lambda *args: touched.append(args) or "")
     monkeypatch.setattr(inplace, "install_etc", lambda *args: touched.append(("install_etc",)))
-    assert cli.main(["run", "seed"]) == 3
+    assert cli.main(["run", "proxy-resolve"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("lab: LAB_IN_PLACE=1 would rewrite this machine's /etc/hosts")
