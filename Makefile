@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean
+.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean curl8 \
+	curl8-if-possible
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +43,16 @@ browser:
 	  && echo "installing chromium for the report test (first run only) ..." \
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || true
 
+## make curl8               Debian's bookworm-backports curl 8 in .curl/8 (beside the system's curl; no root)
+curl8:
+	@tools/fetch-curl8 .curl/8
+
+# make test replays the catalog with curl 8 too: fetched on the first run; offline, those tests skip and say why.
+curl8-if-possible:
+	@test -x .curl/8/curl || tools/fetch-curl8 .curl/8 || echo "(the curl 8 tests will be skipped)"
+
 ## make test                 lint, type-check, unit and real-curl tests
-test: $(VENV) browser lint typecheck
+test: $(VENV) browser curl8-if-possible lint typecheck
 	@$(BIN)/pytest -q
 
 ## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light), start-up,
@@ -73,4 +82,4 @@ kube-play: image
 	@deploy/kubernetes/play.sh
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json
+	rm -rf $(VENV) .curl .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json
