@@ -81,8 +81,21 @@ BAD = [
     (
         'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl -v https://mydomain"\n[steps.expect]\nexit = "35"\n',
         6,
-        "'exit' must be curl's exit code (an integer), not '35'",
+        "'exit' must be curl's exit code (an integer), or a list of them, not '35'",
     ),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\n[steps.expect]\nexit = [\n  55,\n  "56",\n]\n',
+        6,
+        "'exit' must be curl's exit code (an integer), or a list of them, not [55, '56']",
+    ),
+    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.exit = []\n', 5, "or a list of them, not []"),
+    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.exit = [55, 300]\n', 5, "(0-255), not 300"),
+    (
+        'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.error = ["unexpected eof", 35]\n',
+        5,
+        "'error' must be a piece of curl's error line (a string), or a list of them, not ['unexpected eof', 35]",
+    ),
+    ('title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.error = ["a", ""]\n', 5, "must not be empty"),
     (
         'title = "x"\ntopology = "seed"\n[[steps]]\nrun = "curl x"\nexpect.reached = "gbl"\n',
         5,

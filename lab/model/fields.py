@@ -133,6 +133,20 @@ class Table:
             return default
         return str(value)
 
+    def one_or_list(self, key: str, kind: type[T], what: str) -> T | tuple[T, ...] | None:
+        """One ``kind`` value, or a non-empty list of them (accepted alternatives); ``None`` when absent or bad.
+
+        A list comes back as a tuple, so callers can tell ``exit = 56`` from ``exit = [55, 56]``.
+        """
+        value = self.data.get(key)
+        if value is None:
+            return None
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(v, kind) and not isinstance(v, bool) for v in items):
+            self.fail((key,), f"'{key}' must be {what}, or a list of them, not {describe(value)}")
+            return None
+        return tuple(cast(list[T], items)) if isinstance(value, list) else cast(T, value)
+
     def strings(self, key: str, default: list[str], what: str) -> list[str]:
         value = self.data.get(key, default)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

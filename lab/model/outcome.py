@@ -67,16 +67,23 @@ class Mismatch:
         return f"expected {self.field} {self.expected}, got {self.actual}"
 
 
+def _any_of(values: tuple[str, ...]) -> str:
+    """``56``, ``55 or 56``, ``'a', 'b' or 'c'``: what an expectation accepts."""
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+
 def compare(expect: Expect, result: CurlResult) -> list[Mismatch]:
     problems: list[Mismatch] = []
-    if expect.exit is not None and expect.exit != result.exit_code:
-        problems.append(Mismatch("exit code", str(expect.exit), str(result.exit_code)))
+    if expect.exits and result.exit_code not in expect.exits:
+        problems.append(Mismatch("exit code", _any_of(tuple(map(str, expect.exits))), str(result.exit_code)))
     if expect.reached is not None and expect.reached != (result.reached or "none"):
         problems.append(Mismatch("reached host", expect.reached, result.reached or "none"))
     if expect.tunnel is not None and expect.tunnel != (result.tunnel or "none"):
         problems.append(Mismatch("tunnel", expect.tunnel, result.tunnel or "none"))
-    if expect.error is not None and expect.error not in (result.error or ""):
-        problems.append(Mismatch("error containing", repr(expect.error), repr(result.error or "none")))
+    if expect.errors and not any(text in (result.error or "") for text in expect.errors):
+        problems.append(
+            Mismatch("error containing", _any_of(tuple(map(repr, expect.errors))), repr(result.error or "none"))
+        )
     return problems
 
 

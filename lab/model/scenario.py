@@ -17,7 +17,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lab.errors import LabError, ScenarioError
 from lab.model import client as clientmodel
@@ -30,6 +30,8 @@ from lab.model.hostsettings import HOST_KINDS, HostSettings
 from lab.model.tomlines import LineIndex
 from lab.paths import SCENARIO_DIR, TOPOLOGY_DIR
 from lab.protocols.netaddr import format_address as format_address  # Host.address; re-exported for callers
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,11 +50,30 @@ class Host:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expect:
-    exit: int | None = None
+    # ``exit`` and ``error`` may list alternatives (a tuple): any one is accepted. A list is for results that
+    # differ between curl builds (error wording) or between runs (a racy exit code); the scenario file says
+    # in a comment which curl gives which.
+    exit: int | tuple[int, ...] | None = None
     reached: str | None = None  # host name, or "none"
     tunnel: str | None = None  # "host:port" a proxy was asked for, or "none"
-    error: str | None = None  # substring of curl's error line
+    error: str | tuple[str, ...] | None = None  # substring of curl's error line
     decided_by: Decider | None = None  # the decisive hop (lab.model.deciders), checked like the exit code
+
+    @property
+    def exits(self) -> tuple[int, ...]:
+        """The accepted exit codes (empty: any)."""
+        return _alternatives(self.exit)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The accepted error-line substrings (empty: any)."""
+        return _alternatives(self.error)
+
+
+def _alternatives(value: T | tuple[T, ...] | None) -> tuple[T, ...]:
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (value,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,7 +343,13 @@ def _step(number: int, table: Table, hosts: dict[str, Host] | None) -> Step | No
         return None
     expect = table.sub("expect", "'expect'")
     expect.only(_EXPECT_KEYS)
-    exit_code = expect.integer("exit", -1, 0, 255, "curl's exit code (an integer)") if "exit" in expect else None
+    exit_code = expect.one_or_list("exit", int, "curl's exit code (an integer)")
+    for code in _alternatives(exit_code):
+        if not 0 <= code <= 255:
+            expect.fail(("exit",), f"'exit' must be curl's exit code (0-255), not {code}")
+    error = expect.one_or_list("error", str, "a piece of curl's error line (a string)")
+    if any(not text for text in _alternatives(error)):
+        expect.fail(("error",), "'error' must not be empty (leave it out to accept any error line)")
     reached = expect.string("reached", "") or None
     if hosts is not None and reached is not None and reached != "none" and reached not in hosts:
         known = ", ".join([*hosts, "none"])
@@ -336,10 +363,10 @@ def _step(number: int, table: Table, hosts: dict[str, Host] | None) -> Step | No
         say=table.string("say", "").strip(),
         lesson=lesson,
         expect=Expect(
-            exit=exit_code if exit_code != -1 else None,
+            exit=exit_code,
             reached=reached,
             tunnel=expect.string("tunnel", "") or None,
-            error=expect.string("error", "") or None,
+            error=error or None,
             decided_by=decided_by,
         ),
         source=table.source,
