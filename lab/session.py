@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 import trio
 
 from lab.hosts import run_world
+from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
-from lab.runtime import netns
+from lab.runtime import curlbin, netns
 from lab.runtime.pki import Pki
 from lab.runtime.runner import Runner
 from lab.runtime.timeline import Timeline
@@ -18,15 +19,20 @@ from lab.runtime.world import World
 
 
 @asynccontextmanager
-async def open_lab(scenario: Scenario, *, timeline: Timeline | None = None) -> AsyncIterator[Runner]:
+async def open_lab(
+    scenario: Scenario, *, timeline: Timeline | None = None, curl: CurlBuild | None = None
+) -> AsyncIterator[Runner]:
     """Start ``scenario``'s world; yields a :class:`Runner` once every host is listening.
 
+    ``curl`` is the binary ``curl`` means in commands (default: ``$LAB_CURL``, else ``curl`` on PATH).
     The caller must already be inside the lab namespace (:func:`lab.netns.enter`, before ``trio.run``).
     """
+    if curl is None:
+        curl = await trio.to_thread.run_sync(curlbin.choose)
     pki = Pki()
     netns.configure(scenario, pki.trust_bundle)
     world = World(scenario, timeline if timeline is not None else Timeline(), pki)
-    runner = Runner(world)
+    runner = Runner(world, curl)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(run_world, world)

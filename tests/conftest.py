@@ -13,7 +13,9 @@ import pytest
 
 from lab.errors import NamespaceUnavailable
 from lab.model import scenario
-from lab.runtime import netns
+from lab.model.outcome import CurlBuild
+from lab.paths import ROOT
+from lab.runtime import curlbin, netns
 from lab.runtime.runner import Runner
 from lab.session import open_lab
 
@@ -34,6 +36,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 LabFactory = Callable[[str], AbstractAsyncContextManager[Runner]]
+
+CURL8 = ROOT / ".curl" / "8" / "curl"  # `make curl8` (make test fetches it on the first run)
+
+
+def curl8() -> CurlBuild:
+    """Debian's curl 8 from .curl/8, or skip the test with the reason the fetch gave (offline, not Debian ...)."""
+    if not CURL8.exists():
+        why = CURL8.parent.with_suffix(".unavailable")
+        reason = why.read_text().strip() if why.exists() else "run `make curl8` (make test does it on its first run)"
+        pytest.skip(f"curl 8 is not in .curl/8: {reason}")
+    return curlbin.probe(str(CURL8))
+
+
+def curls() -> list[CurlBuild]:
+    """The curls every catalog test runs with: the default one, and curl 8 where it could be fetched."""
+    default = curlbin.choose()
+    return [default] + ([curlbin.probe(str(CURL8))] if CURL8.exists() and str(CURL8) != default.path else [])
 
 
 @pytest.fixture

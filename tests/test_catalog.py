@@ -1,4 +1,5 @@
-"""The catalog: scenarios/README.md lists exactly the scenarios there are, and seed-story tells the whole chat."""
+"""The catalog: scenarios/README.md lists exactly the scenarios there are, seed-story tells the whole chat, and
+every scenario's expectations hold with the default curl and with curl 8."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from lab.apps import catalog
 from lab.model import scenario
 from lab.model.outcome import compare
 from lab.session import open_lab
+from tests.conftest import curl8, curls
 
 
 def test_readme_index_matches_the_scenario_files() -> None:
@@ -63,3 +65,24 @@ async def test_seed_story_replays_as_the_chat_went() -> None:
     assert [r.reached for r in results] == [None, None, None, None, "glb", "old", "glb", None]
     for step, result in zip(story.steps, results, strict=True):
         assert compare(step.expect, result) == [], f"step {step.number}: {step.run}"
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("name", [p.stem for p in scenario.catalog()])
+async def test_every_expectation_holds_with_each_curl(name: str) -> None:
+    """One lab per scenario; every step runs with the default curl and with curl 8 (when fetched)."""
+    loaded = scenario.load(name)
+    builds = curls()
+    failed = []
+    async with open_lab(loaded) as runner:
+        for step in loaded.steps:
+            for curl in builds:
+                result = await runner.run(step.argv, curl=curl)
+                assert result.curl == curl
+                failed += [f"step {step.number} with {curl.version}: {p}" for p in compare(step.expect, result)]
+    assert failed == []
+
+
+def test_curl8_is_there_for_the_catalog() -> None:
+    """Says (as a skip, with the fetch's reason) when the catalog above ran without curl 8."""
+    assert curl8().version.major_minor >= (8, 0)

@@ -29,6 +29,10 @@ def test_without_namespaces_the_lab_says_why_and_exits_3(
         (["exec", "nope", "--", "curl", "x"], 2, "no such scenario"),
         (["run", "nope"], 2, "no such scenario"),
         (["check", "nope.toml"], 2, "nope.toml: cannot read"),
+        (["exec", "seed", "--curl", "/nope", "--", "curl", "x"], 2, "lab: --curl: /nope: no such file"),
+        (["run", "public-dns", "--curl", "/etc"], 2, "lab: --curl: /etc: a directory, not a curl binary"),
+        (["compare", "public-dns", "--curl", "curl", "--curl", "/nope"], 2, "lab: --curl: /nope: no such file"),
+        (["up", "seed", "--curl", ".curl/7/curl"], 2, "no such file"),
     ],
 )
 def test_bad_input_is_one_line(argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from lab.explain import curlplan
 from lab.explain.curlplan import plan
 from lab.explain.verdict import explain_result
 from lab.model import scenario
+from lab.model.scenario import format_address
 from tests.conftest import LabFactory
 
 SEED_HOSTS = scenario.load("seed").client.hosts
@@ -102,11 +103,13 @@ async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], comm
         assert result.error == predicted.usage_error
         return
     assert predicted.tcp is not None
-    reached = result.verbose.connections[0]
-    assert (reached.ip, reached.port) == predicted.tcp, result.stderr
+    # curl 7 says "Connected to" at once, curl 8 only once TLS is up; both say first where they dial.
+    assert result.verbose.trying[0] == format_address(*predicted.tcp), result.stderr
     # curl 7.88 names no host ("Connected to (nil)") when --connect-to chose the address
     named = predicted.proxy.host if predicted.proxy else None if predicted.connect_to else predicted.target_host
-    assert reached.name == named
+    for reached in result.verbose.connections:  # curl 8 prints "()" for a SOCKS proxy's address
+        assert (reached.ip or predicted.tcp[0], reached.port) == predicted.tcp, result.stderr
+        assert reached.name in (named, predicted.target_host if predicted.connect_to else named), result.stderr
     assert result.tunnel == predicted.tunnel
     assert tuple(result.proxy_env) == predicted.proxy_env
     if predicted.tunnel_kind == "CONNECT":

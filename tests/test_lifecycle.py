@@ -49,6 +49,13 @@ def processes_in_namespace(ns: str) -> list[int]:
     return pids
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:  # the process ended meanwhile
+        return ""
+
+
 def _comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -102,7 +109,8 @@ def test_lab_run_ends_cleanly_on_sigterm_while_curl_runs(tmp_path: Path) -> None
         deadline = time.monotonic() + 20
         curl: list[int] = []
         while not curl and time.monotonic() < deadline:  # readiness: the step's curl process exists
-            curl = [p for p in descendants(lab.pid) if _comm(p) == "curl"]
+            # the step's curl, not the `curl --version` the lab runs first to learn which curl it has
+            curl = [p for p in descendants(lab.pid) if _comm(p) == "curl" and "https://mydomain" in _cmdline(p)]
         assert curl, "curl never started"
         ns = os.readlink(f"/proc/{lab.pid}/ns/net")
         lab.send_signal(signal.SIGTERM)

@@ -20,6 +20,7 @@ from lab.errors import LabError
 from lab.model import scenario as scenarios
 from lab.model import topology
 from lab.paths import ROOT
+from lab.runtime import curlbin
 
 EPILOG = """\
 examples:
@@ -32,6 +33,9 @@ examples:
                                              one command in the seed's world; JSON on the last line
   lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
   lab up seed                                a shell inside the world; type curl commands yourself
+  lab run seed-story --curl .curl/8/curl     replay with another curl (or LAB_CURL=PATH; `make curl8` fetches 8.x)
+  lab compare seed-story --curl curl --curl .curl/8/curl
+                                             replay with two curls; per step, what differs
   lab check scenarios/my-customer.toml       validate a scenario you wrote
   lab new my-customer                        start scenarios/my-customer.toml from a commented template
   lab import chat.txt -o scenarios/my-customer.toml
@@ -41,6 +45,8 @@ examples:
 
 exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 no network namespaces here, 130 interrupted
 """
+
+CURL_HELP = "the curl binary to run (default: $LAB_CURL, else curl on PATH)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,10 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
     run.add_argument("--quiz", action="store_true", help="predict who answers and curl's exit code before each step")
     run.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
+    run.add_argument("--curl", action="append", metavar="PATH", help=f"{CURL_HELP}; twice: compare the two")
+
+    compare = sub.add_parser("compare", help="replay a scenario with two curls and show what differs per step")
+    compare.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
+    compare.add_argument("--all", action="store_true", help="compare on every scenario in scenarios/")
+    compare.add_argument(
+        "--curl", action="append", metavar="PATH", help="the curls to compare (once: the default curl and PATH)"
+    )
+    compare.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
+    compare.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
 
     exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
     exec_.add_argument("name", metavar="NAME|FILE")
     exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
+    exec_.add_argument("--curl", metavar="PATH", help=CURL_HELP)
     exec_.add_argument("cmd", nargs="*", metavar="-- COMMAND", help="the command, after --")
 
     logs = sub.add_parser("logs", help="the load balancer's log entries from the last `lab run NAME`")
@@ -87,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
+    up.add_argument("--curl", metavar="PATH", help=CURL_HELP + " (the shell's curl)")
 
     new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
     new.add_argument("name", metavar="NAME")
@@ -153,18 +171,26 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 print(str(exc), file=sys.stderr)
                 failed = exc.exit_code
         return failed
-    if args.command == "run":
+    if args.command in ("run", "compare"):
         if args.all == bool(args.name):
             parser.error("give a scenario NAME or --all (not both)")
         paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
         loaded_all = [scenarios.load(p) for p in paths]
         for path, loaded in zip(paths, loaded_all, strict=True):
             topology.require_steps(path, loaded)
+        specs = args.curl or []
+        if args.command == "compare" or len(specs) > 1:
+            if not 1 <= len(specs) <= 2 or (args.command == "run" and args.quiz):
+                parser.error("compare two curls: --curl A --curl B (once: the default curl and A); no --quiz")
+            from lab.apps.compare import compare_curls
+
+            pair = (curlbin.choose(specs[0] if len(specs) == 2 else None), curlbin.choose(specs[-1]))
+            return _in_lab(compare_curls, loaded_all, pair, args.json, args.report)
         if args.quiz and args.json:
             parser.error("--quiz asks questions in text; it cannot be combined with --json")
         from lab.apps.replay import replay
 
-        return _in_lab(replay, loaded_all, args.json, args.quiz, args.report)
+        return _in_lab(replay, loaded_all, args.json, args.quiz, args.report, curlbin.choose(*specs))
     if args.command == "exec":
         cmd = list(args.cmd)
         from lab.model.command import split_command
@@ -173,7 +199,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         loaded = scenarios.load(args.name)
         from lab.apps.replay import exec_one
 
-        return _in_lab(exec_one, loaded, cmd, args.json)
+        return _in_lab(exec_one, loaded, cmd, args.json, curlbin.choose(args.curl))
     if args.command == "logs":
         from lab.apps.logs import show
 
@@ -195,7 +221,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         loaded = scenarios.load(args.name)
         from lab.apps.replay import shell
 
-        return _in_lab(shell, loaded)
+        return _in_lab(shell, loaded, curlbin.choose(args.curl))
     parser.error(f"unknown command {args.command!r}")
     return 2
 

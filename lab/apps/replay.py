@@ -15,7 +15,7 @@ from rich.console import Console
 from lab.apps import logs
 from lab.explain.narrate import heading, render
 from lab.explain.verdict import explain_result
-from lab.model.outcome import compare, compare_decider
+from lab.model.outcome import CurlBuild, compare, compare_decider
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
 from lab.runtime.timeline import Timeline
@@ -30,7 +30,9 @@ def _console() -> Console:
     return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 120)
 
 
-async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None) -> int:
+async def replay(
+    loaded: list[Scenario], as_json: bool, quiz: bool = False, report: str | None = None, curl: CurlBuild | None = None
+) -> int:
     from lab.apps.workshop import Quiz
     from lab.explain import report as reports
 
@@ -38,13 +40,15 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
     console = _console()
     asker = Quiz(console) if quiz else None
     records: list[reports.StepRecord] = []
+    if curl is not None and not as_json:
+        console.print(f"curl: {curl}", style="dim", markup=False)
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             for scenario in loaded:
                 if not as_json:
                     console.print(heading(scenario))
-                async with open_lab(scenario) as runner:
+                async with open_lab(scenario, curl=curl) as runner:
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
@@ -95,8 +99,8 @@ async def replay(loaded: list[Scenario], as_json: bool, quiz: bool = False, repo
     return 1 if failures else 0
 
 
-async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool) -> int:
-    async with open_lab(scenario) as runner:
+async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool, curl: CurlBuild | None = None) -> int:
+    async with open_lab(scenario, curl=curl) as runner:
         result = await runner.run(cmd)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
@@ -116,12 +120,13 @@ async def _hang_up(process: trio.Process) -> None:
     process.kill()
 
 
-async def shell(scenario: Scenario) -> int:
+async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
     """``lab up``: the world keeps serving while the learner types curl commands in a shell inside it.
 
     Leaving the shell (``exit``, Ctrl-D) ends the lab with 0 whatever the last command returned: a failing
     curl is part of the lesson, not an error of the lab. The shell's home, history and the curl function's
-    files live in one temporary directory that is removed when the lab ends.
+    files live in one temporary directory that is removed when the lab ends. The chosen curl is the first
+    ``curl`` on the shell's PATH.
     """
     from lab.apps.workshop import RCFILE, EventPrinter, serve_explanations
 
@@ -131,10 +136,11 @@ async def shell(scenario: Scenario) -> int:
     with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
-            async with open_lab(scenario, timeline=timeline) as runner:
+            async with open_lab(scenario, timeline=timeline, curl=curl) as runner:
                 hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values())
                 print(
-                    f"lab: {scenario.name} is up ({hosts}).\nlab: type curl commands; events print as they "
+                    f"lab: {scenario.name} is up ({hosts}).\nlab: curl here is {runner.curl}.\n"
+                    "lab: type curl commands; events print as they "
                     "happen, and after each curl the lab explains it; exit (or Ctrl-D) ends the lab.",
                     file=sys.stderr,
                     flush=True,
@@ -144,7 +150,7 @@ async def shell(scenario: Scenario) -> int:
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
                 extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
-                env = runner.environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
+                env = runner.shell_environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
                 await trio.run_process(
                     ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
                     env=env,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+from lab.explain.curldiff import StepComparison, described, labels
 from lab.explain.curlplan import Plan
 from lab.explain.narrate import outcome, sequence
 from lab.explain.verdict import Verdict
@@ -60,6 +61,7 @@ class StepRecord:
     plan: Plan
     verdict: Verdict
     problems: list[Mismatch] = field(default_factory=list)
+    label: str = ""  # which curl ran it, when a report holds two (lab compare)
 
 
 def _section(title: str, body: str) -> str:
@@ -72,8 +74,10 @@ def _lines(lines: list[str]) -> str:
 
 def _step_html(record: StepRecord) -> str:
     step, result, verdict = record.step, record.result, record.verdict
-    out = [f"<section class='step' id='{escape(record.scenario.name)}-{step.number}'>"]
-    out.append(f"<h3>Step {step.number}/{len(record.scenario.steps)}</h3>")
+    suffix = "-" + record.label.replace(" ", "-") if record.label else ""
+    out = [f"<section class='step' id='{escape(record.scenario.name)}-{step.number}{escape(suffix)}'>"]
+    with_curl = f" — {record.label}" if record.label else ""
+    out.append(f"<h3>Step {step.number}/{len(record.scenario.steps)}{escape(with_curl)}</h3>")
     if step.say:
         out.append(f"<p>{escape(step.say)}</p>")
     out.append(f"<pre class='cmd'>$ {escape(step.run)}</pre>")
@@ -134,12 +138,39 @@ def _step_html(record: StepRecord) -> str:
     return "\n".join(out)
 
 
-def build(records: list[StepRecord], title: str = "Routing lab report") -> str:
+def _compare_html(comparisons: list[StepComparison]) -> str:
+    """``lab compare --report``: per step, the fields where the two curls differ (both values)."""
+    if not comparisons:
+        return ""
+    first = comparisons[0]
+    name_a, name_b = labels(first.a.curl, first.b.curl)
+    rows = [f"<tr><th>step</th><th>differs</th><th>{escape(name_a)}</th><th>{escape(name_b)}</th></tr>"]
+    for c in comparisons:
+        where = f"{escape(c.scenario.name)} {c.step.number}"
+        cmd = f"<br><code>{escape(c.step.run)}</code>"
+        diffs = c.differences or (("no difference", "", ""),)
+        for i, (label, a, b) in enumerate(diffs):
+            head = f"<td rowspan='{len(diffs)}'>{where}{cmd}</td>" if i == 0 else ""
+            rows.append(f"<tr>{head}<td>{escape(label)}</td><td>{escape(a)}</td><td>{escape(b)}</td></tr>")
+    one, other = described(first.a.curl, first.b.curl)
+    return (
+        f"<h2>Two curls compared</h2><p class='muted'>{escape(one)}<br>{escape(other)}</p>"
+        f"<table class='compare'>{''.join(rows)}</table>"
+    )
+
+
+def build(
+    records: list[StepRecord], title: str = "Routing lab report", comparisons: list[StepComparison] | None = None
+) -> str:
     """The whole report as one HTML document (no external resources)."""
     body = [f"<h1>{escape(title)}</h1>"]
     total = len(records)
     good = sum(not r.problems for r in records)
     body.append(f"<p class='muted'>{good}/{total} steps behaved as expected. Generated offline by the routing lab.</p>")
+    curls = list(dict.fromkeys(str(r.result.curl) for r in records if r.result.curl))
+    if curls:
+        body.append(f"<p class='muted'>curl: {escape('; '.join(curls))}</p>")
+    body.append(_compare_html(comparisons or []))
     seen: set[str] = set()
     for record in records:
         scenario = record.scenario
@@ -156,9 +187,9 @@ def build(records: list[StepRecord], title: str = "Routing lab report") -> str:
     )
 
 
-def write(path: str | Path, records: list[StepRecord]) -> Path:
+def write(path: str | Path, records: list[StepRecord], comparisons: list[StepComparison] | None = None) -> Path:
     target = Path(path)
     names = list(dict.fromkeys(r.scenario.name for r in records))
     title = f"Routing lab: {', '.join(names)}" if len(names) <= 3 else f"Routing lab: {len(names)} scenarios"
-    target.write_text(build(records, title), encoding="utf-8")
+    target.write_text(build(records, title, comparisons), encoding="utf-8")
     return target

@@ -9,8 +9,23 @@ from typing import Any
 from lab.model.events import Event, TunnelRequested, answered, first
 from lab.model.scenario import Expect
 from lab.protocols import curlv
+from lab.protocols.curlversion import CurlVersion
 
 PROXY_ENV = re.compile(r"^\* Uses proxy env variable (\w+) == ", re.MULTILINE)  # curl -v, 7.x and 8.x
+
+
+@dataclass(frozen=True, slots=True)
+class CurlBuild:
+    """The curl binary that ran: where it is, and what ``--version`` said (exit codes and wording depend on it)."""
+
+    path: str
+    version: CurlVersion
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "version": self.version.version, "tls": self.version.tls}
+
+    def __str__(self) -> str:
+        return f"{self.version} at {self.path}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +39,7 @@ class CurlResult:
     events: tuple[Event, ...]
     duration: float
     timed_out: bool = False
+    curl: CurlBuild | None = None  # None: a command typed in `lab up`'s shell
 
     @property
     def error(self) -> str | None:
@@ -48,6 +64,7 @@ class CurlResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **({"curl": self.curl.to_json()} if self.curl else {}),
             "exit_code": self.exit_code,
             "error": self.error,
             "reached": self.reached,

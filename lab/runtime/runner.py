@@ -1,12 +1,16 @@
 """Run one real curl command inside the lab's world and collect what happened, on both sides.
 
-The command runs with a clean environment (the machine's own ``https_proxy`` and ``~/.curlrc`` must not
-leak in), from the project root so ``certs/client.crt`` works, and with a time limit. After curl exits,
-the runner waits (briefly) for the hosts to close their side, so the events of a step are complete.
+``curl`` in a command is the lab's chosen curl (:mod:`lab.runtime.curlbin`); a step may name another
+binary by path. The command runs with a clean environment (the machine's own ``https_proxy`` and
+``~/.curlrc`` must not leak in), from the project root so ``certs/client.crt`` works, and with a time
+limit. After curl exits, the runner waits (briefly) for the hosts to close their side, so the events of a
+step are complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -15,33 +19,52 @@ from dataclasses import dataclass, field
 import trio
 
 from lab.model.command import split_command
-from lab.model.outcome import CurlResult
+from lab.model.outcome import CurlBuild, CurlResult
 from lab.paths import ROOT
 from lab.protocols import curlv
+from lab.runtime import curlbin
+from lab.runtime.curlbin import BASE_PATH
 from lab.runtime.world import World
 
-BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_TIMEOUT = 20.0
 
 
 @dataclass(slots=True)
 class Runner:
     world: World
+    curl: CurlBuild
     timeout: float = DEFAULT_TIMEOUT
     home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-"))
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         return {"PATH": BASE_PATH, "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb", **extra}
 
-    async def run(self, argv: tuple[str, ...] | list[str]) -> CurlResult:
+    def shell_environment(self, extra: dict[str, str]) -> dict[str, str]:
+        """For ``lab up``'s shell: the chosen curl is the ``curl`` first on PATH (a symlink in the lab's home)."""
+        bin_dir = os.path.join(self.home, "bin")
+        os.makedirs(bin_dir, exist_ok=True)
+        link = os.path.join(bin_dir, "curl")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(link)
+        os.symlink(self.curl.path, link)
+        return self.environment({"PATH": f"{bin_dir}:{BASE_PATH}", **extra})
+
+    async def _build(self, program: str, chosen: CurlBuild | None) -> CurlBuild:
+        if program == "curl":
+            return chosen or self.curl
+        return await trio.to_thread.run_sync(curlbin.probe, curlbin.locate(program, "the command", BASE_PATH))
+
+    async def run(self, argv: tuple[str, ...] | list[str], *, curl: CurlBuild | None = None) -> CurlResult:
+        """Run one command; ``curl`` overrides the lab's chosen curl for this run (``lab compare``)."""
         env, args = split_command(argv)
+        build = await self._build(args[0], curl)
         timeline = self.world.timeline
         start_index = len(timeline)
         started = time.monotonic()
         timed_out = False
         with trio.move_on_after(self.timeout) as scope:
             done = await trio.run_process(
-                args,
+                [build.path, *args[1:]],
                 env=self.environment(env),
                 cwd=str(ROOT),
                 capture_stdout=True,
@@ -71,6 +94,7 @@ class Runner:
             events=tuple(timeline.since(start_index)),
             duration=duration,
             timed_out=timed_out,
+            curl=build,
         )
 
     def cleanup(self) -> None:
