@@ -25,6 +25,7 @@ rejected connection silently - which is what the customer saw.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +33,9 @@ from pathlib import Path
 from lab.apps.importer._draft import HANG_LIMIT, Draft, DraftHost, DraftStep, TranscriptError, draft
 from lab.apps.importer._observe import Observation, observe, parse_subject
 from lab.apps.importer._split import Mention, Session, Transcript, split
+from lab.errors import LabError
 from lab.model import scenario as scenarios
+from lab.protocols import curlversion
 
 __all__ = [
     "HANG_LIMIT",
@@ -44,6 +47,7 @@ __all__ = [
     "Session",
     "Transcript",
     "TranscriptError",
+    "curl_notes",
     "draft",
     "import_transcript",
     "observe",
@@ -72,7 +76,9 @@ def write_draft(transcript: str, output: str | None) -> int:
         data = source.read_bytes()
     except OSError as exc:
         raise TranscriptError(transcript, None, f"cannot read: {exc.strerror}") from None
-    drafted = import_transcript(data.decode("utf-8", "replace"), transcript)
+    text_in = data.decode("utf-8", "replace")
+    drafted = import_transcript(text_in, transcript)
+    drafted = dataclasses.replace(drafted, notes=(*drafted.notes, *curl_notes(text_in)))
     text = drafted.render()
     target = Path(output) if output else None
     if target is not None and target.exists():
@@ -96,6 +102,27 @@ def write_draft(transcript: str, output: str | None) -> int:
     target.write_text(text, encoding="utf-8")
     print(f"wrote {target}: {summary}; review it, then: lab run {target}", file=sys.stderr)
     return 0
+
+
+def curl_notes(text: str) -> list[str]:
+    """The transcript's curl and TLS library, and where the lab's curl (``$LAB_CURL`` or PATH's) would differ."""
+    from lab.explain.curlchanges import differences
+    from lab.runtime import curlbin
+
+    theirs = curlversion.from_transcript(text)
+    said = ", ".join(
+        f"{value} ({why})"
+        for value, why in ((theirs.version, theirs.version_evidence), (theirs.tls, theirs.tls_evidence))
+        if value
+    )
+    notes = [f"the customer's curl: {said or 'unknown (no User-Agent or TLS library line in the transcript)'}"]
+    try:
+        ours = curlbin.choose().version
+    except LabError as exc:
+        return [*notes, f"the lab's curl: {exc}"]
+    found = differences(theirs.version, theirs.tls, ours)
+    notes.append(f"the lab runs {ours}" + (", which differs:" if found else ""))
+    return notes + [f"  - {n}" for n in found]
 
 
 def _count(n: int, what: str) -> str:

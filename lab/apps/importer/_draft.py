@@ -38,6 +38,14 @@ _PORTABLE_ERRORS = (
     "is unknown",
 )
 
+# The same outcome worded by another curl build, so a draft's expectation holds with either (the comment says which).
+_OTHER_WORDINGS = {
+    "SSL_ERROR_SYSCALL": (
+        "unexpected eof while reading",
+        "SSL_ERROR_SYSCALL: curl before 8.11, or LibreSSL; unexpected eof: curl 8.11+ with OpenSSL",
+    ),
+}
+
 _HINTS: dict[int, str] = {
     CurlExit.PEER_FAILED_VERIFICATION: "curl's own certificate check decided (the client hop): read the SSL: "
     "line for the name or chain it refused.",
@@ -322,7 +330,8 @@ def _expect(obs: Observation, exit_code: int | None, answered: str | None) -> li
         expect.append(("tunnel", _toml(obs.tunnel)))
     portable = next((p for p in _PORTABLE_ERRORS if p in (obs.verbose.error or "")), None)
     if portable and not obs.hung:
-        expect.append(("error", _toml(portable)))
+        other, which = _OTHER_WORDINGS.get(portable, ("", ""))
+        expect.append(("error", f"{_toml_list([portable, other])}  # {which}" if other else _toml(portable)))
     return expect
 
 
