@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,17 +79,47 @@ def test_transcript_tls_library_with_its_version_wins() -> None:
     assert only_304.tls == "LibreSSL"
 
 
+def test_transcripts_are_dated_by_user_agent_or_wording_and_never_wrongly() -> None:
+    """The corpus of real curl 7.88.1 / 8.14.1 pastes: every version or range read agrees with the manifest."""
+    corpus = DATA / "transcripts"
+    manifest = tomllib.loads((corpus / "manifest.toml").read_text())["transcript"]
+    dated = 0
+    for entry in manifest:
+        found = curlversion.from_transcript((corpus / entry["file"]).read_bytes().decode())
+        real = curlversion.version_key(entry["curl"])
+        assert found.version in (None, entry["curl"]), entry["file"]
+        assert found.since is None or real >= curlversion.version_key(found.since[0]), (entry["file"], found.since)
+        assert found.before is None or real < curlversion.version_key(found.before[0]), (entry["file"], found.before)
+        assert found.tls is None or found.tls.startswith("OpenSSL"), entry["file"]
+        dated += bool(found.version or found.since or found.before)
+    assert dated >= 0.9 * len(manifest)
+    # curl 8's -vvv trace: "10:09:06.978410 [0-0] == Info: closing connection #0" is read as "* closing ..."
+    traced = curlversion.from_transcript((corpus / "002-ip-url-name-mismatch-macos-prompt.txt").read_text())
+    assert traced.since is not None
+    assert traced.since[0] == "8.9.0"
+
+
+def _customer(text: str) -> curlversion.TranscriptCurl:
+    return curlversion.from_transcript(text)
+
+
 def test_what_changes_between_the_customers_curl_and_the_labs() -> None:
     ours = CurlVersion("7.88.1", "OpenSSL/3.0.19")
-    notes = differences("8.7.1", "LibreSSL", ours)
+    notes = differences(_customer("> User-Agent: curl/8.7.1\n* LibreSSL SSL_connect: x\n"), ours)
     assert any("target ipv4 address" in n for n in notes)  # 8.7.0 is between 7.88.1 and 8.7.1
     assert any("prefix" in n for n in notes)  # 8.6.0 too
     assert not any("TLS connect error" in n for n in notes)  # 8.11.0 is not
     assert any("'(304)'" in n for n in notes)
-    newer = differences("7.88.1", "OpenSSL/3.0.11", CurlVersion("8.14.1", "OpenSSL/3.0.19"))
+    newer = differences(
+        _customer("> User-Agent: curl/7.88.1\n* OpenSSL/3.0.11: x\n"), CurlVersion("8.14.1", "OpenSSL/3.0.19")
+    )
     assert sum("TLS connect error" in n or "Could not resolve proxy" in n for n in newer) == 2
     assert not any("TLS library" in n for n in newer)
-    assert differences("8.14.1", "OpenSSL/3.0.19", CurlVersion("8.14.1", "OpenSSL/3.0.19")) == []
+    assert differences(_customer("> User-Agent: curl/8.14.1\n"), CurlVersion("8.14.1", "OpenSSL/3.0.19")) == []
+    # no User-Agent: only what the wording proves ("TLS connect error" means 8.11 or later, nothing about 8.14)
+    dated = differences(_customer("curl: (35) TLS connect error: error:0A000126:SSL routines::unexpected eof\n"), ours)
+    assert [n for n in dated if "TLS connect error" in n] and not any("Could not resolve proxy" in n for n in dated)
+    assert differences(_customer("nothing that dates it\n"), ours) == []
 
 
 def test_curl8_socks_line_without_an_address_is_not_a_connection() -> None:
@@ -102,7 +133,8 @@ def test_curl8_socks_line_without_an_address_is_not_a_connection() -> None:
 def test_import_says_which_curl_the_customer_ran_and_what_differs_here() -> None:
     text = (DATA / "seed-transcript-trimmed.txt").read_text()
     notes = importer.curl_notes(text)
-    assert notes[0].startswith("the customer's curl: LibreSSL (line ")
+    assert notes[0].startswith("the customer's curl: 8.7.0 or later (line ")  # "target ipv4 address"
+    assert "; LibreSSL (line " in notes[0]
     lab_curl = curlbin.choose().version
     assert notes[1].startswith(f"the lab runs {lab_curl}")
     if lab_curl.tls and not lab_curl.tls.startswith("LibreSSL"):

@@ -8,7 +8,7 @@ Sources: curl's git history at the release tags (lib/vtls/openssl.c, lib/socks.c
 
 from __future__ import annotations
 
-from lab.protocols.curlversion import CurlVersion
+from lab.protocols.curlversion import CurlVersion, TranscriptCurl, version_key
 
 Version = tuple[int, ...]
 
@@ -24,6 +24,7 @@ CHANGES: tuple[tuple[Version, str], ...] = (
     ),
     ((8, 7, 0), "a name mismatch on an IP URL says 'target ipv4 address' ('target host name' before 8.7.0)"),
     ((8, 9, 0), "SOCKS5 failures say 'cannot complete' (\"Can't complete\" before 8.9.0)"),
+    ((8, 9, 0), "a name mismatch on a host name says 'target hostname' ('target host name' before 8.9.0)"),
     (
         (8, 11, 0),
         "TLS handshake errors say 'TLS connect error: error:...' (before 8.11.0 they name the library, "
@@ -37,27 +38,29 @@ CHANGES: tuple[tuple[Version, str], ...] = (
 )
 
 
-def _version(text: str) -> Version:
-    return tuple(int(part) for part in text.split(".") if part.isdigit())
-
-
 def _library(tls: str | None) -> str | None:
     return tls.split("/")[0] if tls else None
 
 
-def differences(their_version: str | None, their_tls: str | None, ours: CurlVersion) -> list[str]:
-    """What the lab's curl (``ours``) prints differently from the customer's, one sentence each."""
+def differences(customer: TranscriptCurl, ours: CurlVersion) -> list[str]:
+    """What the lab's curl (``ours``) certainly prints differently from the customer's, one sentence each.
+
+    A change counts only when the transcript proves the customer's curl is on the other side of it (its
+    User-Agent, or wording that dates it: :data:`lab.protocols.curlversion.MARKERS`).
+    """
     notes: list[str] = []
-    if their_version:
-        low, high = sorted((_version(their_version), _version(ours.version)))
-        notes += [what for since, what in CHANGES if low < since <= high]
-    theirs, mine = _library(their_tls), _library(ours.tls)
-    if theirs and mine and theirs != mine:
+    mine = version_key(ours.version)
+    for since, what in CHANGES:
+        release = ".".join(map(str, since))
+        if (mine >= since and customer.is_before(release)) or (mine < since and customer.is_since(release)):
+            notes.append(what)
+    theirs, mine_tls = _library(customer.tls), _library(ours.tls)
+    if theirs and mine_tls and theirs != mine_tls:
         notes.append(
-            f"TLS errors quote the TLS library: the customer's {theirs}, the lab's {mine} (LibreSSL reports "
+            f"TLS errors quote the TLS library: the customer's {theirs}, the lab's {mine_tls} (LibreSSL reports "
             "a required client certificate as 'error:1404C45C:...reason(1116)', OpenSSL as 'tlsv13 alert "
             "certificate required'), so keep expected error phrases to the words both print"
         )
-        if "LibreSSL" in (theirs, mine):
+        if "LibreSSL" in (theirs, mine_tls):
             notes.append("-v handshake lines read '(304)' with LibreSSL where OpenSSL prints 'TLSv1.3'")
     return notes

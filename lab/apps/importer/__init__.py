@@ -110,17 +110,13 @@ def curl_notes(text: str) -> list[str]:
     from lab.runtime import curlbin
 
     theirs = curlversion.from_transcript(text)
-    said = ", ".join(
-        f"{value} ({why})"
-        for value, why in ((theirs.version, theirs.version_evidence), (theirs.tls, theirs.tls_evidence))
-        if value
-    )
-    notes = [f"the customer's curl: {said or 'unknown (no User-Agent or TLS library line in the transcript)'}"]
+    tls = f"{theirs.tls} ({theirs.tls_evidence})" if theirs.tls else "TLS library not shown"
+    notes = [f"the customer's curl: {theirs.describe() or 'version not shown'}; {tls}"]
     try:
         ours = curlbin.choose().version
     except LabError as exc:
         return [*notes, f"the lab's curl: {exc}"]
-    found = differences(theirs.version, theirs.tls, ours)
+    found = differences(theirs, ours)
     notes.append(f"the lab runs {ours}" + (", which differs:" if found else ""))
     return notes + [f"  - {n}" for n in found]
 
