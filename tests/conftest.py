@@ -6,6 +6,9 @@ they are skipped with the reason, which ``-ra`` prints in the summary.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -65,3 +68,19 @@ def lab() -> LabFactory:
             yield runner
 
     return start
+
+
+def run_lab(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m lab ARGS`` in a fresh process from the project root (its own namespace, like a user's)."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

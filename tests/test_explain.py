@@ -19,6 +19,7 @@ from lab.model import deciders, scenario
 from lab.model.outcome import CurlResult, compare, compare_decider
 from lab.paths import ROOT
 from tests.conftest import LabFactory
+from tests.conftest import run_lab as _lab
 from tests.explain_checks import contradictions
 
 
@@ -59,18 +60,6 @@ def test_quiz_reads_and_scores_answers() -> None:
     points, line = score(Guess(reached="glb", exit_code=35), _result(None, 35))
     assert points == 1
     assert "it was none" in line
-
-
-def _lab(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

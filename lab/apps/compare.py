@@ -13,7 +13,7 @@ import trio
 
 from lab.explain import curldiff
 from lab.explain.curldiff import Side, StepComparison
-from lab.model.outcome import CurlBuild, compare
+from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
 from lab.session import cancel_on_terminate, open_lab
 
@@ -22,7 +22,6 @@ async def compare_curls(
     loaded: list[Scenario], curls: tuple[CurlBuild, CurlBuild], as_json: bool, report: str | None = None
 ) -> int:
     from lab.explain import report as reports
-    from lab.explain.verdict import explain_result
 
     a, b = curls
     name_a, name_b = curldiff.labels(a, b)
@@ -42,20 +41,9 @@ async def compare_curls(
                         sides = []
                         for curl, label in zip(curls, (name_a, name_b), strict=True):
                             result = await runner.run(step.argv, curl=curl)
-                            plan, verdict = explain_result(scenario, result)
-                            problems = compare(step.expect, result)
-                            sides.append(Side.of(curl, result, verdict.decisive, problems))
-                            records.append(
-                                reports.StepRecord(
-                                    scenario=scenario,
-                                    step=step,
-                                    result=result,
-                                    plan=plan,
-                                    verdict=verdict,
-                                    problems=problems,
-                                    label=label,
-                                )
-                            )
+                            record = reports.StepRecord.of(scenario, step, result, label)
+                            sides.append(Side.of(curl, result, record.verdict.decisive, record.problems))
+                            records.append(record)
                         compared = StepComparison(scenario=scenario, step=step, a=sides[0], b=sides[1])
                         comparisons.append(compared)
                         if as_json:

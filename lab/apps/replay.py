@@ -15,7 +15,7 @@ from rich.console import Console
 from lab.apps import logs
 from lab.explain.narrate import heading, render
 from lab.explain.verdict import explain_result
-from lab.model.outcome import CurlBuild, compare, compare_decider
+from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
 from lab.runtime.timeline import Timeline
@@ -52,20 +52,11 @@ async def replay(
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
-                        plan, verdict = explain_result(scenario, result)
-                        problems = compare(step.expect, result) + compare_decider(step.expect, verdict.decisive)
+                        explained = reports.StepRecord.of(scenario, step, result)
+                        plan, verdict, problems = explained.plan, explained.verdict, explained.problems
                         failures += bool(problems)
                         if report:
-                            records.append(
-                                reports.StepRecord(
-                                    scenario=scenario,
-                                    step=step,
-                                    result=result,
-                                    plan=plan,
-                                    verdict=verdict,
-                                    problems=problems,
-                                )
-                            )
+                            records.append(explained)
                         if as_json:
                             record = {
                                 "scenario": scenario.name,

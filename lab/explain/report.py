@@ -17,7 +17,7 @@ from pathlib import Path
 from lab.explain.curldiff import StepComparison, described, labels
 from lab.explain.curlplan import Plan
 from lab.explain.narrate import outcome, sequence
-from lab.explain.verdict import Verdict
+from lab.explain.verdict import Verdict, explain_result
 from lab.model.events import (
     ClientHelloSeen,
     LogEntry,
@@ -28,7 +28,7 @@ from lab.model.events import (
     TunnelRefused,
     TunnelRequested,
 )
-from lab.model.outcome import CurlResult, Mismatch
+from lab.model.outcome import CurlResult, Mismatch, compare, compare_decider
 from lab.model.scenario import Scenario, Step
 
 _CERT_LINE = ("subject:", "issuer:", "subjectAltName", "SSL certificate", "SSL: ", "Server certificate")
@@ -62,6 +62,15 @@ class StepRecord:
     verdict: Verdict
     problems: list[Mismatch] = field(default_factory=list)
     label: str = ""  # which curl ran it, when a report holds two (lab compare)
+
+    @classmethod
+    def of(cls, scenario: Scenario, step: Step, result: CurlResult, label: str = "") -> StepRecord:
+        """A step's result with its plan, verdict and expectation check: what every replay shows."""
+        plan, verdict = explain_result(scenario, result)
+        problems = compare(step.expect, result) + compare_decider(step.expect, verdict.decisive)
+        return cls(
+            scenario=scenario, step=step, result=result, plan=plan, verdict=verdict, problems=problems, label=label
+        )
 
 
 def _section(title: str, body: str) -> str:
