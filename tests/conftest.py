@@ -43,8 +43,11 @@ LabFactory = Callable[[str], AbstractAsyncContextManager[Runner]]
 CURL8 = ROOT / ".curl" / "8" / "curl"  # `make curl8` (make test fetches it on the first run)
 
 
+@pytest.fixture
 def curl8() -> CurlBuild:
-    """Debian's curl 8 from .curl/8, or skip the test with the reason the fetch gave (offline, not Debian ...)."""
+    """Debian's curl 8 from .curl/8, or skip the test with the reason the fetch gave (offline, not Debian ...).
+
+    A fixture, so the skip happens before an async test starts (its reason then reaches the summary)."""
     if not CURL8.exists():
         why = CURL8.parent.with_suffix(".unavailable")
         reason = why.read_text().strip() if why.exists() else "run `make curl8` (make test does it on its first run)"

@@ -10,9 +10,9 @@ import pytest
 
 from lab.apps import catalog
 from lab.model import scenario
-from lab.model.outcome import compare
+from lab.model.outcome import CurlBuild, compare
 from lab.session import open_lab
-from tests.conftest import curl8, curls
+from tests.conftest import curls
 
 
 def test_readme_index_matches_the_scenario_files() -> None:
@@ -83,6 +83,6 @@ async def test_every_expectation_holds_with_each_curl(name: str) -> None:
     assert failed == []
 
 
-def test_curl8_is_there_for_the_catalog() -> None:
+def test_curl8_is_there_for_the_catalog(curl8: CurlBuild) -> None:
     """Says (as a skip, with the fetch's reason) when the catalog above ran without curl 8."""
-    assert curl8().version.major_minor >= (8, 0)
+    assert curl8.version.major_minor >= (8, 0)

@@ -14,13 +14,12 @@ from lab.apps import importer
 from lab.apps.compare import compare_curls
 from lab.explain.curlchanges import differences
 from lab.model import scenario
-from lab.model.outcome import CurlResult, compare
+from lab.model.outcome import CurlBuild, CurlResult, compare
 from lab.model.scenario import Expect
 from lab.protocols import curlv, curlversion
 from lab.protocols.curlversion import CurlVersion, NotCurlVersion
 from lab.runtime import curlbin
 from lab.runtime.curlbin import CurlChoiceError
-from tests.conftest import curl8
 from tests.conftest import run_lab as _lab
 
 DATA = Path(__file__).parent / "data"
@@ -223,8 +222,8 @@ def test_a_bare_name_is_looked_up_on_path() -> None:
 
 
 @pytest.mark.netns
-def test_lab_curl_chooses_the_curl_that_exec_runs_in_the_lab() -> None:
-    eight = curl8()
+def test_lab_curl_chooses_the_curl_that_exec_runs_in_the_lab(curl8: CurlBuild) -> None:
+    eight = curl8
     done = _lab("exec", "seed", "--json", "--", "curl", "--version", env={"LAB_CURL": str(eight.path)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("curl 8.")
@@ -238,8 +237,8 @@ def test_lab_curl_chooses_the_curl_that_exec_runs_in_the_lab() -> None:
 
 
 @pytest.mark.netns
-def test_run_names_the_curl_once_and_json_carries_it() -> None:
-    eight = curl8()
+def test_run_names_the_curl_once_and_json_carries_it(curl8: CurlBuild) -> None:
+    eight = curl8
     text = _lab("run", "ip-san-mismatch", "--curl", eight.path)
     assert text.returncode == 0, text.stdout[-2000:]
     assert text.stdout.count(f"curl {eight.version.version} ({eight.version.tls})") == 1
@@ -250,8 +249,8 @@ def test_run_names_the_curl_once_and_json_carries_it() -> None:
 
 
 @pytest.mark.netns
-def test_the_workshop_shell_runs_the_chosen_curl() -> None:
-    eight = curl8()
+def test_the_workshop_shell_runs_the_chosen_curl(curl8: CurlBuild) -> None:
+    eight = curl8
     done = _lab("up", "seed", "--curl", eight.path, stdin="curl --version\nexit 0\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"curl {eight.version.version} ")
@@ -260,9 +259,9 @@ def test_the_workshop_shell_runs_the_chosen_curl() -> None:
 
 @pytest.mark.netns
 async def test_compare_shows_where_two_curls_word_the_same_outcome_differently(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], curl8: CurlBuild
 ) -> None:
-    eight, default = curl8(), curlbin.choose()
+    eight, default = curl8, curlbin.choose()
     if default.version.major_minor >= (8, 7):
         pytest.skip(f"the default curl is {default.version}: it words a name mismatch on an IP as curl 8 does")
     report = tmp_path / "compare.html"
@@ -285,8 +284,8 @@ async def test_compare_shows_where_two_curls_word_the_same_outcome_differently(
 
 
 @pytest.mark.netns
-def test_compare_in_text() -> None:
-    eight, default = curl8(), curlbin.choose()
+def test_compare_in_text(curl8: CurlBuild) -> None:
+    eight, default = curl8, curlbin.choose()
     done = _lab("compare", "ip-san-mismatch", "--curl", eight.path)
     assert done.returncode == 0, done.stdout
     out = done.stdout
