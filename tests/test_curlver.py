@@ -13,6 +13,7 @@ import pytest
 from lab.apps import importer
 from lab.apps.compare import compare_curls
 from lab.explain.curlchanges import differences
+from lab.explain.curldiff import described
 from lab.model import scenario
 from lab.model.outcome import CurlBuild, CurlResult, compare
 from lab.model.scenario import Expect
@@ -289,7 +290,8 @@ def test_compare_in_text(curl8: CurlBuild) -> None:
     done = _lab("compare", "ip-san-mismatch", "--curl", eight.path)
     assert done.returncode == 0, done.stdout
     out = done.stdout
-    assert f"comparing {default}\n     with {eight}" in out
+    first, second = described(default, eight)  # "curl 7.88.1 (OpenSSL/3.0.19) at /usr/bin/curl", or "curl A: ..."
+    assert f"comparing {first}\n     with {second}" in out
     assert "── Step 1/3" in out
     step1 = out.split("── Step 1/3")[1].split("── Step 2/3")[0]
     if default.version.major_minor < (8, 7):
