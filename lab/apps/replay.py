@@ -41,7 +41,7 @@ async def replay(
     asker = Quiz(console) if quiz else None
     records: list[reports.StepRecord] = []
     if curl is not None and not as_json:
-        console.print(f"curl: {curl}", style="dim", markup=False)
+        console.print(f"replaying with {curl}", style="dim", markup=False)
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
