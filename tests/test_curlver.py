@@ -121,14 +121,6 @@ def test_what_changes_between_the_customers_curl_and_the_labs() -> None:
     assert differences(_customer("nothing that dates it\n"), ours) == []
 
 
-def test_curl8_socks_line_without_an_address_is_not_a_connection() -> None:
-    parsed = curlv.parse(
-        "*   Trying 10.9.9.9:1080...\n* SOCKS5 request granted.\n* Connected to 10.9.9.9 () port 1080\n"
-        "* Connected to 10.9.9.9 (10.9.9.9) port 1080\n"
-    )
-    assert parsed.connected == ("10.9.9.9 (10.9.9.9) port 1080",)
-
-
 def test_import_says_which_curl_the_customer_ran_and_what_differs_here() -> None:
     text = (DATA / "seed-transcript-trimmed.txt").read_text()
     notes = importer.curl_notes(text)
