@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.apps import catalog
+from lab.explain.verdict import explain_result
 from lab.model import scenario
 from lab.model.outcome import CurlBuild, compare
 from lab.session import open_lab
@@ -80,6 +81,8 @@ async def test_every_expectation_holds_with_each_curl(name: str) -> None:
                 result = await runner.run(step.argv, curl=curl)
                 assert result.curl == curl
                 failed += [f"step {step.number} with {curl.version}: {p}" for p in compare(step.expect, result)]
+                _, verdict = explain_result(loaded, result)  # the explanation holds for each curl too
+                failed += [f"step {step.number} with {curl.version}: emulator drift: {d}" for d in verdict.drift]
     assert failed == []
 
 

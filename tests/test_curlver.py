@@ -14,6 +14,7 @@ from lab.apps import importer
 from lab.apps.compare import compare_curls
 from lab.explain.curlchanges import differences
 from lab.explain.curldiff import described
+from lab.explain.verdict import explain_result
 from lab.model import scenario
 from lab.model.outcome import CurlBuild, CurlResult, compare
 from lab.model.scenario import Expect
@@ -21,6 +22,7 @@ from lab.protocols import curlv, curlversion
 from lab.protocols.curlversion import CurlVersion, NotCurlVersion
 from lab.runtime import curlbin
 from lab.runtime.curlbin import CurlChoiceError
+from tests.conftest import LabFactory
 from tests.conftest import run_lab as _lab
 
 DATA = Path(__file__).parent / "data"
@@ -290,3 +292,23 @@ def test_compare_in_text(curl8: CurlBuild) -> None:
         assert "differs: error line" in step1
         assert "same: exit code 60; reached host none" in step1
     assert "steps differ between" in out.splitlines()[-1]
+
+
+@pytest.mark.netns
+async def test_the_explanation_has_no_drift_when_curl8_reaches_a_socks_proxy(lab: LabFactory, curl8: CurlBuild) -> None:
+    """curl 8 prints "Connected to 10.9.9.9 () port 1080" for a SOCKS proxy: no address, so nothing to disagree."""
+    loaded = scenario.load("seed")
+    command = [
+        "curl",
+        "-v",
+        "--resolve",
+        "mydomain:443:88.88.88.88",
+        "-x",
+        "socks5://10.9.9.9:1080",
+        "https://mydomain",
+    ]
+    async with lab("seed") as runner:
+        result = await runner.run(command, curl=curl8)
+    assert "() port 1080" in result.stderr
+    _, verdict = explain_result(loaded, result)
+    assert verdict.drift == ()
