@@ -60,7 +60,7 @@ def test_lab_check_reports_every_error_with_its_line(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert [line.split(": ", 1)[0].rsplit(":", 1)[1] for line in lines] == ["2", "4", "9", "11", "12", "13"]
     assert "unknown key 'step'" in lines[1]
-    assert "'exit' must be curl's exit code (an integer), not 'x'" in lines[3]
+    assert "'exit' must be curl's exit code (an integer), or a list of them, not 'x'" in lines[3]
     assert "unknown decisive hop 'the DNS' (expected one of: command line, client DNS" in lines[5]
 
 
