@@ -1,5 +1,5 @@
-"""The catalog: scenarios/README.md lists exactly the scenarios there are, seed-story tells the whole chat, and
-every scenario's expectations hold with the default curl and with curl 8."""
+"""The catalog: scenarios/README.md lists exactly the scenarios there are, seed-story tells the whole chat.
+(test_explain replays every scenario with the default curl and with curl 8.)"""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from lab.apps import catalog
-from lab.explain.verdict import explain_result
 from lab.model import scenario
 from lab.model.outcome import CurlBuild, compare
 from lab.session import open_lab
-from tests.conftest import curls
 
 
 def test_readme_index_matches_the_scenario_files() -> None:
@@ -68,24 +66,6 @@ async def test_seed_story_replays_as_the_chat_went() -> None:
         assert compare(step.expect, result) == [], f"step {step.number}: {step.run}"
 
 
-@pytest.mark.netns
-@pytest.mark.parametrize("name", [p.stem for p in scenario.catalog()])
-async def test_every_expectation_holds_with_each_curl(name: str) -> None:
-    """One lab per scenario; every step runs with the default curl and with curl 8 (when fetched)."""
-    loaded = scenario.load(name)
-    builds = curls()
-    failed = []
-    async with open_lab(loaded) as runner:
-        for step in loaded.steps:
-            for curl in builds:
-                result = await runner.run(step.argv, curl=curl)
-                assert result.curl == curl
-                failed += [f"step {step.number} with {curl.version}: {p}" for p in compare(step.expect, result)]
-                _, verdict = explain_result(loaded, result)  # the explanation holds for each curl too
-                failed += [f"step {step.number} with {curl.version}: emulator drift: {d}" for d in verdict.drift]
-    assert failed == []
-
-
 def test_curl8_is_there_for_the_catalog(curl8: CurlBuild) -> None:
-    """Says (as a skip, with the fetch's reason) when the catalog above ran without curl 8."""
+    """Says (as a skip, with the fetch's reason) when the catalog ran without curl 8 (see test_explain)."""
     assert curl8.version.major_minor >= (8, 0)

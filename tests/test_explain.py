@@ -18,24 +18,30 @@ from lab.explain.verdict import explain_result
 from lab.model import deciders, scenario
 from lab.model.outcome import CurlResult, compare, compare_decider
 from lab.paths import ROOT
-from tests.conftest import LabFactory
+from tests.conftest import LabFactory, curls
 from tests.conftest import run_lab as _lab
 from tests.explain_checks import contradictions
 
 
 @pytest.mark.parametrize("path", scenario.catalog(), ids=lambda p: p.stem)
 async def test_every_step_decided_as_its_scenario_says(lab: LabFactory, path: Path) -> None:
-    """`decided_by` of every step holds with real curl, and the lesson names that decider and no other."""
+    """`decided_by` of every step holds with real curl, and the lesson names that decider and no other.
+
+    Every step runs with each curl (the default one and curl 8 from `make curl8`, when fetched) in one lab:
+    every expectation and every explanation must hold with both."""
     loaded = scenario.load(path)
     async with lab(str(path)) as runner:
         for step in loaded.steps:
             assert step.expect.decided_by is not None, f"step {step.number} has no decided_by"
             assert set(deciders.claims(step.lesson)) == {step.expect.decided_by}, step.lesson
-            result = await runner.run(step.argv)
-            _, verdict = explain_result(loaded, result)
-            assert compare(step.expect, result) + compare_decider(step.expect, verdict.decisive) == []
-            assert contradictions(loaded, result, verdict) == [], step.run
-            assert verdict.drift == ()
+            for curl in curls():
+                result = await runner.run(step.argv, curl=curl)
+                assert result.curl == curl
+                _, verdict = explain_result(loaded, result)
+                with_curl = f"{step.run} with {curl.version}"
+                assert compare(step.expect, result) + compare_decider(step.expect, verdict.decisive) == [], with_curl
+                assert contradictions(loaded, result, verdict) == [], with_curl
+                assert verdict.drift == (), with_curl
 
 
 def _result(reached: str | None, code: int) -> CurlResult:
