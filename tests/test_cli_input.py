@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lab.apps import catalog, scaffold
 from lab.model import scenario, topology
 from lab.paths import ROOT, SCENARIO_DIR
@@ -92,12 +94,13 @@ def test_lab_new_keeps_the_catalog_index_true(tmp_path: Path) -> None:
     assert all(step.expect.decided_by for step in made.steps)
 
 
-def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+@pytest.mark.parametrize("command", [["list"], ["run", "proxy-resolve"]])
+def test_a_reader_that_stops_early_gets_no_traceback(command: list[str]) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "lab", "list"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "lab", *command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as lab:
         assert lab.stdout is not None
         assert lab.stderr is not None
         lab.stdout.close()  # like `lab list | head -0`
         assert "Traceback" not in lab.stderr.read()
-        lab.wait(timeout=30)
+        assert lab.wait(timeout=30) == 141  # what a shell reports for a writer stopped by SIGPIPE

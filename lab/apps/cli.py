@@ -139,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return leaf.exit_code
         if isinstance(leaf, BrokenPipeError | SystemExit):  # `lab run NAME | head`: the reader had enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (rich exits on a broken pipe)
-            return 141 if isinstance(leaf, BrokenPipeError) else leaf.code if isinstance(leaf.code, int) else 1
+            broken = isinstance(leaf, BrokenPipeError) or isinstance(leaf.__context__, BrokenPipeError)
+            return 141 if broken else leaf.code if isinstance(leaf, SystemExit) and isinstance(leaf.code, int) else 1
         if isinstance(leaf, KeyboardInterrupt):
             print("lab: interrupted; the lab's hosts and namespace are gone", file=sys.stderr)
             return 130
