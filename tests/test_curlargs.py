@@ -270,3 +270,36 @@ def test_corpus_commands_read_as_curl_read_them(run: dict[str, Any]) -> None:
         proxy = urlsplit(options.proxy if "://" in options.proxy else f"http://{options.proxy}")
         if is_ip(proxy.hostname or ""):  # a proxy named by its IP: the server that really took the connection
             assert f"{proxy.hostname}:{proxy.port}" in {server["address"] for server in run["servers"]}
+
+
+@pytest.mark.parametrize(
+    ("words", "version", "message"),
+    [
+        (["--insec", "x"], "7.88.1", None),
+        (["--insec", "x"], "8.6.0", "option --insec: is unknown"),
+        (["--INSECURE", "x"], "7.88.1", None),
+        (["--INSECURE", "x"], "8.14.1", "option --INSECURE: is unknown"),
+        (["--no-resolve", "x"], "8.8.0", "option --no-resolve: used '--no-' for option that isn't a boolean"),
+        (
+            ["--no-resolve", "x"],
+            "8.14.1",
+            "option --no-resolve: the given option cannot be reversed with a --no- prefix",
+        ),
+    ],
+)
+def test_each_release_reads_long_options_its_own_way(words: list[str], version: str, message: str | None) -> None:
+    dialect = curlargs.Dialect.of(version)
+    if message is None:
+        assert curlargs.parse_options(words, dialect=dialect).flag("insecure")
+    else:
+        with pytest.raises(curlargs.CurlUsageError) as caught:
+            curlargs.parse_options(words, dialect=dialect)
+        assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [("7.88.1", "no URL specified!"), ("8.1.2", "(2) no URL specified!"), ("8.14.1", "(2) no URL specified")],
+)
+def test_a_missing_url_in_each_release(version: str, message: str) -> None:
+    assert curlargs.Dialect.of(version).no_url == message

@@ -10,8 +10,9 @@ from lab.explain import curlplan
 from lab.explain.curlplan import plan
 from lab.explain.verdict import explain_result
 from lab.model import scenario
+from lab.model.outcome import CurlResult
 from lab.model.scenario import format_address
-from tests.conftest import LabFactory
+from tests.conftest import LabFactory, curls
 
 SEED_HOSTS = scenario.load("seed").client.hosts
 PROXY = "http://10.9.9.9:3128"
@@ -90,13 +91,18 @@ CASES = [
 
 @pytest.mark.parametrize(("env", "command"), CASES)
 async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], command: str) -> None:
+    """Every prediction against each curl (the default one and curl 8, when fetched), planned for its release."""
     import shlex
 
     argv = shlex.split(command)
     env_words = [f"{k}={v}" for k, v in env.items()]
-    predicted = plan(argv, env, SEED_HOSTS)
     async with lab("seed") as runner:
-        result = await runner.run(["env", *env_words, *argv])
+        for curl in curls():
+            result = await runner.run(["env", *env_words, *argv], curl=curl)
+            _check_plan(plan(argv, env, SEED_HOSTS, curl_version=curl.version.version), result)
+
+
+def _check_plan(predicted: curlplan.Plan, result: CurlResult) -> None:
     if predicted.expected_exit is not None:
         assert result.exit_code == predicted.expected_exit, result.stderr
     if predicted.usage_error:

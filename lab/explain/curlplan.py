@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from lab.protocols.curlargs import CurlUsageError, Options, parse_command
+from lab.protocols.curlargs import CurlUsageError, Dialect, Options, parse_command
 from lab.protocols.curlexit import CurlExit
 from lab.protocols.netaddr import bracket, format_address, is_ip
 
@@ -98,6 +98,7 @@ class Plan:
 
     argv: tuple[str, ...]
     env: dict[str, str]
+    curl_version: str | None = None  # the release whose command-line reading this is (None: 7.88.1)
     usage_error: str | None = None  # curl exits 2 with this message
     url: Url | None = None
     proxy: Proxy | None = None
@@ -339,18 +340,24 @@ def _route(url: Url, proxy: Proxy | None, target: tuple[str, int], options: Opti
     )
 
 
-def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str, str]) -> Plan:
-    """Predict curl's routing for ``argv`` (starting with ``curl``) with ``env`` and the client's hosts file."""
+def plan(
+    argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str, str], *, curl_version: str | None = None
+) -> Plan:
+    """Predict curl's routing for ``argv`` (starting with ``curl``) with ``env`` and the client's hosts file.
+
+    ``curl_version`` (``"8.14.1"``) picks how that release reads its command line (:class:`Dialect`).
+    """
     args = tuple(argv)
+    dialect = Dialect.of(curl_version)
     try:
-        options = parse_command(args)
+        options = parse_command(args, dialect=dialect)
         if not options.urls:
-            raise CurlUsageError("no URL specified!")
+            raise CurlUsageError(dialect.no_url)
         url = parse_url(options.urls[0])
         proxy, reported, why_none = choose_proxy(url, options, env)
         connect = match_connect_to(options.values("connect-to"), url.host, url.port)
     except CurlUsageError as exc:
-        return Plan(argv=args, env=dict(env), usage_error=f"curl: {exc}")
+        return Plan(argv=args, env=dict(env), curl_version=curl_version, usage_error=f"curl: {exc}")
     target_host, target_port = (connect[1], connect[2]) if connect else (url.host, url.port)
     route = _route(url, proxy, (target_host, target_port), options, hosts)
     host_header = next(
@@ -360,6 +367,7 @@ def plan(argv: tuple[str, ...] | list[str], env: dict[str, str], hosts: dict[str
     return Plan(
         argv=args,
         env=dict(env),
+        curl_version=curl_version,
         url=url,
         proxy=proxy,
         proxy_env=reported,

@@ -50,7 +50,9 @@ def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
         look = curlplan.lookup(plan.target_host, plan.target_port, (), {})
     via = f", and curl asked the proxy for {facts.asked.target}" if facts.asked else ""
     if look.how == "--resolve":
-        without = curlplan.plan(plan.options.without("--resolve"), plan.env, scenario.client.hosts)
+        without = curlplan.plan(
+            plan.options.without("--resolve"), plan.env, scenario.client.hosts, curl_version=plan.curl_version
+        )
         return (
             "--resolve",
             "resolve",
@@ -126,7 +128,9 @@ def _proxy_dns(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
 
 def _connect_to(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     assert plan.url is not None
-    without = curlplan.plan(plan.options.without("--connect-to"), plan.env, scenario.client.hosts)
+    without = curlplan.plan(
+        plan.options.without("--connect-to"), plan.env, scenario.client.hosts, curl_version=plan.curl_version
+    )
     before = (
         f"ask the proxy for {without.tunnel}" if without.proxy is not None else f"connect to {where(without, scenario)}"
     )

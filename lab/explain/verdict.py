@@ -74,7 +74,8 @@ def explain(plan: Plan, facts: Facts, scenario: Scenario) -> Verdict:
 
 def explain_result(scenario: Scenario, result: CurlResult) -> tuple[Plan, Verdict]:
     """Plan and verdict for a :class:`~lab.model.outcome.CurlResult` run in ``scenario``'s world."""
-    planned = curlplan.plan(result.argv, result.env, scenario.client.hosts)
+    version = result.curl.version.version if result.curl else None
+    planned = curlplan.plan(result.argv, result.env, scenario.client.hosts, curl_version=version)
     return planned, explain(planned, gather(result, scenario), scenario)
 
 

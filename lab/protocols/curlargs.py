@@ -18,6 +18,11 @@ words once; the rules below are its rules, and ``tests/test_curlargs.py`` checks
   is a URL, in order with the ``--url`` values.
 - An error quotes the whole word as written: ``option -sk9: is unknown``.
 
+Releases differ (:class:`Dialect`, from curl's git history, tested against 7.88.1 and 8.14.1): since 8.6.0
+long names must be exact and match case (no ``--insec``, no ``--PROXY``); since 8.9.0 ``--no-resolve`` "cannot be
+reversed with a --no- prefix"; a missing URL is ``no URL specified!`` before 8.0.0, ``(2) no URL specified!``
+in 8.0 and 8.1, and ``(2) no URL specified`` since 8.2.0.
+
 Not modelled: ``-K``/``--config`` files and ``~/.curlrc``, the options of a second operation after
 ``--next``, curl's internal one-letter groups (``-$``, ``-*``: reported here as unknown), and the syntax of
 values (numbers, dates). The tables are curl 7.88.1's; a newer curl knows more options - read a customer's
@@ -228,7 +233,43 @@ def canonical(name: str) -> str:
     return bare
 
 
-def parse_options(args: Sequence[str], *, program: str = "curl", lenient: bool = False) -> Options:
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one curl release words and reads its command line, where releases differ."""
+
+    version: tuple[int, int, int] = (7, 88, 1)
+
+    @classmethod
+    def of(cls, version: str | None) -> Dialect:
+        """The dialect of ``"8.14.1"`` (``None``: the 7.88.1 these tables come from)."""
+        if not version:
+            return cls()
+        parts = [int(p) for p in version.split(".")[:3] if p.isdigit()] + [0, 0, 0]
+        return cls((parts[0], parts[1], parts[2]))
+
+    @property
+    def exact_long_names(self) -> bool:
+        """8.6.0 (commit 07dd60c05b, "bsearch cmdline options"): no prefixes, case matters."""
+        return self.version >= (8, 6, 0)
+
+    def not_boolean(self, word: str) -> str:
+        if self.version >= (8, 9, 0):  # commit c074ba64a8
+            return f"option {word}: the given option cannot be reversed with a --no- prefix"
+        return f"option {word}: used '--no-' for option that isn't a boolean"
+
+    @property
+    def no_url(self) -> str:
+        if self.version >= (8, 2, 0):
+            return "(2) no URL specified"
+        return "(2) no URL specified!" if self.version >= (8, 0, 0) else "no URL specified!"
+
+
+CURL_7_88 = Dialect()
+
+
+def parse_options(
+    args: Sequence[str], *, program: str = "curl", lenient: bool = False, dialect: Dialect = CURL_7_88
+) -> Options:
     """Read the words after the program name the way curl does.
 
     Raises :class:`CurlUsageError` with curl's message for what curl refuses, unless ``lenient``: then each
@@ -252,7 +293,7 @@ def parse_options(args: Sequence[str], *, program: str = "curl", lenient: bool =
             i += 1
             continue
         try:
-            i = _read_long(words, i, given) if word.startswith("--") else _read_short(words, i, given)
+            i = _read_long(words, i, given, dialect) if word.startswith("--") else _read_short(words, i, given)
         except CurlUsageError as exc:
             if not lenient:
                 raise
@@ -264,17 +305,17 @@ def parse_options(args: Sequence[str], *, program: str = "curl", lenient: bool =
     )
 
 
-def parse_command(argv: Sequence[str], *, lenient: bool = False) -> Options:
+def parse_command(argv: Sequence[str], *, lenient: bool = False, dialect: Dialect = CURL_7_88) -> Options:
     """:func:`parse_options` for a whole command: ``argv[0]`` is the program (``curl``)."""
     if not argv:
         raise ValueError("an empty command has no program to read options for")
-    return parse_options(argv[1:], program=argv[0], lenient=lenient)
+    return parse_options(argv[1:], program=argv[0], lenient=lenient, dialect=dialect)
 
 
-def _read_long(words: tuple[str, ...], i: int, given: list[Given]) -> int:
+def _read_long(words: tuple[str, ...], i: int, given: list[Given], dialect: Dialect) -> int:
     """``--NAME`` (and its argument) at ``words[i]``; returns the index of the next unread word."""
     word = words[i]
-    name, on = _long_name(word)
+    name, on = _long_name(word, dialect)
     if OPTIONS[name] != "arg":
         given.append(Given(name=name, spelling=word, on=on, word=i))
         return i + 1
@@ -284,19 +325,19 @@ def _read_long(words: tuple[str, ...], i: int, given: list[Given]) -> int:
     return i + 2
 
 
-def _long_name(word: str) -> tuple[str, bool]:
+def _long_name(word: str, dialect: Dialect) -> tuple[str, bool]:
     """(curl's name, on) for ``--NAME``: an exact name or an unambiguous prefix; ``--no-`` + a boolean."""
-    text = word[2:].lower()
+    text = word[2:] if dialect.exact_long_names else word[2:].lower()
     if text.startswith("no-"):  # curl then wants the exact name: no prefix matching after --no-
         name = text[3:]
         if name not in OPTIONS:
             raise CurlUsageError(f"option {word}: is unknown")
         if OPTIONS[name] != "bool":
-            raise CurlUsageError(f"option {word}: used '--no-' for option that isn't a boolean")
+            raise CurlUsageError(dialect.not_boolean(word))
         return name, False
     if text in OPTIONS:
         return text, True
-    matches = [name for name in OPTIONS if name.startswith(text)]
+    matches = [] if dialect.exact_long_names else [name for name in OPTIONS if name.startswith(text)]
     if len(matches) > 1:
         raise CurlUsageError(f"option {word}: is ambiguous")
     if not matches:
