@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
 .PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean curl8 \
-	curl8-if-possible
+	curl8-if-possible web
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,8 +51,22 @@ curl8:
 curl8-if-possible:
 	@test -x .curl/8/curl || tools/fetch-curl8 .curl/8 || echo "(the curl 8 tests will be skipped)"
 
+# lab serve's browser terminal: xterm.js from the npm registry into web/node_modules (git-ignored), pinned by
+# web/package-lock.json, as .venv is by pyproject.toml. npm comes with Node.js (Debian: apt-get install npm).
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && echo "installing npm for lab serve's browser terminal (first run only) ..." \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } \
+	  || { echo "make web: needs npm (Node.js): sudo apt-get install npm" >&2; exit 2; }
+	@echo "installing xterm.js into web/node_modules (first run only) ..."
+	@cd web && npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $@
+
+## make web                  xterm.js for lab serve (npm ci into web/node_modules)
+web: web/node_modules/.installed
+
 ## make test                 lint, type-check, unit and real-curl tests
-test: $(VENV) browser curl8-if-possible lint typecheck
+test: $(VENV) web browser curl8-if-possible lint typecheck
 	@$(BIN)/pytest -q
 
 ## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light), start-up,
@@ -68,7 +82,7 @@ bench-capacity: $(VENV)
 	@$(BIN)/python -m bench.capacity $(if $(BENCH_QUICK),--quick)
 
 ## make image              the container image localhost/routing-lab:latest (podman; offline-capable)
-image: $(VENV)
+image: $(VENV) web
 	@deploy/image.sh
 
 ## make test-image         build the image, then the slow container tests (lab run --all in the image,
@@ -82,4 +96,4 @@ kube-play: image
 	@deploy/kubernetes/play.sh
 
 clean:
-	rm -rf $(VENV) .curl .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json
+	rm -rf $(VENV) .curl web/node_modules .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json

@@ -43,9 +43,24 @@ async def open_lab(
 
 
 async def cancel_on_terminate(scope: trio.CancelScope, *, task_status: trio.TaskStatus[None]) -> None:
-    """SIGTERM/SIGHUP end the lab as Ctrl-C does: hosts stop, child processes are killed."""
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
-        task_status.started()
-        async for _ in signals:
-            scope.cancel()
-            return
+    """SIGTERM/SIGHUP end the lab as Ctrl-C does: hosts stop, child processes are killed.
+
+    Once one has arrived, more are ignored until the process ends: a closed terminal and a dead parent
+    (``lab serve``) each send SIGHUP, and a second one must not cut the clean-up short. (The receiver
+    restores, on leaving, the handlers in place when it opened: those are SIG_IGN, and put back only if
+    the lab ends without a signal.)
+    """
+    terminating = (signal.SIGTERM, signal.SIGHUP)
+    before = {signum: signal.signal(signum, signal.SIG_IGN) for signum in terminating}
+    signalled = False
+    try:
+        with trio.open_signal_receiver(*terminating) as signals:
+            task_status.started()
+            async for _ in signals:
+                signalled = True
+                scope.cancel()
+                return
+    finally:
+        if not signalled:
+            for signum, handler in before.items():
+                signal.signal(signum, handler)

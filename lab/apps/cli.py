@@ -36,6 +36,9 @@ examples:
   lab run seed-story --curl .curl/8/curl     replay with another curl (or LAB_CURL=PATH; `make curl8` fetches 8.x)
   lab compare seed-story --curl curl --curl .curl/8/curl
                                              replay with two curls; per step, what differs
+  lab serve --learners 30 --scenario proxy-resolve
+                                             a browser terminal per learner, each in a lab of its own:
+                                             prints one URL per learner (127.0.0.1 unless --bind)
   lab check scenarios/my-customer.toml       validate a scenario you wrote
   lab new my-customer                        start scenarios/my-customer.toml from a commented template
   lab import chat.txt -o scenarios/my-customer.toml
@@ -106,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("name", metavar="NAME|FILE")
     up.add_argument("--curl", metavar="PATH", help=CURL_HELP + " (the shell's curl)")
 
+    _serve_parser(sub)
+
     new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
     new.add_argument("name", metavar="NAME")
 
@@ -113,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
     import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
     return parser
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="browser terminals for learners, each in a lab of its own")
+    serve.add_argument("--scenario", required=True, metavar="NAME|FILE", help="the world every learner gets")
+    serve.add_argument("--learners", type=int, default=1, metavar="N", help="how many URLs (one lab each)")
+    serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="listen here (0.0.0.0: everywhere)")
+    serve.add_argument("--port", type=int, default=7681, help="TCP port (0: any free one)")
+    serve.add_argument("--max-labs", type=int, metavar="N", help="labs running at once (default: --learners)")
+    serve.add_argument(
+        "--idle-timeout", type=float, default=600, metavar="S", help="end a lab S seconds after its browser left"
+    )
+    serve.add_argument("--curl", metavar="PATH", help="the curl learners' shells run (default: $LAB_CURL or PATH's)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,6 +241,23 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from lab.apps.replay import shell
 
         return _in_lab(shell, loaded, curlbin.choose(args.curl))
+    if args.command == "serve":
+        from lab.apps.serve.seats import Options
+        from lab.apps.serve.server import run as serve
+        from lab.runtime.inplace import requested
+
+        return serve(
+            Options(
+                scenario=args.scenario,
+                learners=args.learners,
+                bind=args.bind,
+                port=args.port,
+                max_labs=args.max_labs,
+                idle_timeout=args.idle_timeout,
+                in_place=requested(os.environ),
+                curl=args.curl,
+            )
+        )
     parser.error(f"unknown command {args.command!r}")
     return 2
 

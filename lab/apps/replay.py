@@ -141,6 +141,7 @@ async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
                 extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
+                extra["TERM"] = os.environ.get("TERM", "dumb")  # the learner's terminal: line editing that wraps
                 env = runner.shell_environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
                 await trio.run_process(
                     ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],

@@ -11,6 +11,12 @@ the routing-lab image sets) *and* the process finds itself in a container an eng
 Kubernetes). Anything else is refused with one line. One lab at a time per container (a lock in /run):
 two would fight over the same addresses and files.
 
+``lab serve`` in a container (one learner's browser terminal per pod) needs the pod's interface for the
+terminal, so it sets ``LAB_IN_PLACE_TERMINAL=PORT``: the interfaces stay up, but their routes move to a
+table of their own (:data:`TERMINAL_TABLE`) that only TCP from that port consults (a policy rule). The
+terminal's replies still find the browser; anything the learner's lab sends elsewhere finds no route
+("Network is unreachable", as in a namespace of the lab's own). The pod's NetworkPolicy is the outer fence.
+
 The reading of the machine is a :class:`Probe` (plain values), so every decision is a pure function.
 """
 
@@ -23,10 +29,17 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lab.errors import InPlaceRefused
 
 FLAG = "LAB_IN_PLACE"
+TERMINAL = "LAB_IN_PLACE_TERMINAL"  # a TCP port whose traffic may still use the container's interfaces
+TERMINAL_TABLE = "7681"  # the routing table holding the container's own routes, for that port only
+TERMINAL_RULE_PRIORITY = "100"
+# Words `ip route show` prints that `ip route add` does not take (state, not configuration).
+QUIET: dict[str, Any] = {"capture_output": True, "text": True, "check": False}
+ROUTE_STATE = frozenset({"linkdown", "dead", "offload", "offload_failed", "trap", "rt_offload", "rt_trap"})
 CAP_NET_ADMIN = 12  # bit in /proc/self/status CapEff (linux/capability.h)
 LOCK = "run/routing-lab-in-place.lock"
 # cgroup paths that container engines create (cgroup v1, or v2 without a cgroup namespace).
@@ -124,14 +137,73 @@ def other_links(ip_link_output: str) -> list[str]:
 
 
 def enter(probe: Probe | None = None, root: Path = Path("/")) -> str:
-    """Check, lock, and cut the container off: only ``lo`` stays up. Returns the container evidence."""
-    evidence = check(probe if probe is not None else Probe.read(root))
+    """Check, lock, and cut the container off: only ``lo`` stays up (or, for ``lab serve``, the other links
+    stay up for the terminal's port only). Returns the container evidence."""
+    probe = probe if probe is not None else Probe.read(root)
+    evidence = check(probe)
+    port = terminal_port(probe.environ)
     hold_lock(root / LOCK)
-    links = _ip("-o", "link", "show")
-    for name in other_links(links):
-        _ip("link", "set", "dev", name, "down")
+    links = other_links(_ip("-o", "link", "show"))
+    if port is None:
+        for name in links:
+            _ip("link", "set", "dev", name, "down")
+    else:
+        fence(links, port)
     _ip("link", "set", "dev", "lo", "up")
     return evidence
+
+
+def terminal_port(environ: Mapping[str, str]) -> int | None:
+    """The port of ``$LAB_IN_PLACE_TERMINAL`` (None if unset), or :class:`InPlaceRefused` for a bad value."""
+    text = environ.get(TERMINAL, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise InPlaceRefused(f"{TERMINAL}={text!r}: give the TCP port of lab serve's terminal (1-65535)")
+    return int(text)
+
+
+def route_words(line: str) -> list[str]:
+    """A line of ``ip route show`` as arguments that add or delete the same route (state words dropped)."""
+    words = line.split()
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "expires":  # an IPv6 route learnt from a router advertisement: its lifetime, not a key
+            skip = True
+        elif word not in ROUTE_STATE:
+            kept.append(word)
+    return kept
+
+
+def routes_of(ip_route_output: str, links: list[str]) -> list[list[str]]:
+    """The routes through ``links``, direct ones first (a gateway route needs its gateway reachable)."""
+    routes = []
+    for line in ip_route_output.splitlines():
+        words = route_words(line)
+        if "dev" in words[:-1] and words[words.index("dev") + 1] in links:
+            routes.append(words)
+    return sorted(routes, key=lambda words: "via" in words)
+
+
+def fence(links: list[str], port: int) -> None:
+    """Keep ``links`` up for TCP from ``port`` only: their routes move to :data:`TERMINAL_TABLE`."""
+    for family in ("-4", "-6"):
+        listed = subprocess.run(["ip", family, "route", "show", "table", "main"], **QUIET)
+        routes = routes_of(listed.stdout, links)  # (no IPv6 in the kernel: no output, nothing to move)
+        if not routes:
+            continue
+        for words in routes:  # `add`, not `replace`: two links may each have a route to fe80::/64
+            added = subprocess.run(["ip", family, "route", "add", *words, "table", TERMINAL_TABLE], **QUIET)
+            if added.returncode != 0 and "File exists" not in added.stderr:  # (moved by an earlier lab)
+                raise InPlaceRefused(f"ip route add {' '.join(words)}: {added.stderr.strip()}")
+        for words in reversed(routes):
+            _ip(family, "route", "del", *words, "table", "main")
+        subprocess.run(["ip", family, "rule", "del", "priority", TERMINAL_RULE_PRIORITY], **QUIET)
+        rule = ("rule", "add", "priority", TERMINAL_RULE_PRIORITY, "ipproto", "tcp", "sport", str(port))
+        _ip(family, *rule, "lookup", TERMINAL_TABLE)
 
 
 def hold_lock(path: Path) -> None:
