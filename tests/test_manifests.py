@@ -16,7 +16,7 @@ import yaml
 from lab.paths import ROOT
 
 KUBE = ROOT / "deploy/kubernetes"
-TERMINAL_PORT = 7681  # where `lab serve` will listen in a learner's pod
+TERMINAL_PORT = 7681  # where `lab serve` listens in a learner's pod
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -96,3 +96,17 @@ def test_the_network_policy_covers_every_learner_and_lets_nothing_out(learners: 
     assert spec["ingress"] == [{"ports": [{"protocol": "TCP", "port": TERMINAL_PORT}]}]
     assert {d["metadata"]["namespace"] for d in [policy, *learners]} == {namespace["metadata"]["name"]}
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def test_each_pod_serves_its_learners_terminal_on_the_services_port(learners: list[dict[str, Any]]) -> None:
+    for pod in pods(learners):
+        (container,) = pod["spec"]["containers"]
+        command = container["command"]
+        assert command[:2] == ["lab", "serve"]
+        assert command[command.index("--port") + 1] == str(TERMINAL_PORT)
+        assert command[command.index("--bind") + 1] == "0.0.0.0"  # the Service reaches the pod's own address
+        env = {e["name"]: e for e in container["env"]}
+        assert env["LAB_IN_PLACE_TERMINAL"]["value"] == str(TERMINAL_PORT)  # the lab keeps that way in open
+        secret = env["LAB_SERVE_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": f"{pod['metadata']['name']}-token", "key": "token", "optional": True}
+        assert container["readinessProbe"]["tcpSocket"]["port"] == TERMINAL_PORT
