@@ -71,11 +71,12 @@ test: $(VENV) web browser curl8-if-possible lint typecheck
 
 ## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light), start-up,
 ##                          and capacity: N learners' labs at once (BENCH_LEARNERS=1,10,20,30 BENCH_PACED=30;
-##                          BENCH_QUICK=1 for about a minute)
-bench: $(VENV)
+##                          BENCH_QUICK=1 for about a minute), and what a lab serve session costs against a bare lab up
+bench: $(VENV) web
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@$(BIN)/python -m bench
 	@$(BIN)/python -m bench.capacity $(if $(BENCH_QUICK),--quick)
+	@$(BIN)/python -m bench.serve
 
 ## make bench-capacity      only the capacity benchmark (same variables)
 bench-capacity: $(VENV)
