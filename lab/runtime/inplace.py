@@ -189,7 +189,12 @@ def routes_of(ip_route_output: str, links: list[str]) -> list[list[str]]:
 
 
 def fence(links: list[str], port: int) -> None:
-    """Keep ``links`` up for TCP from ``port`` only: their routes move to :data:`TERMINAL_TABLE`."""
+    """Keep ``links`` up for TCP from ``port`` only: their routes move to :data:`TERMINAL_TABLE`.
+
+    The copy and the rule come first, the removal from ``main`` last: if anything fails, the terminal keeps
+    its way out (the lab refuses to start instead). ``ipproto 6`` is TCP by number: a container may have no
+    /etc/protocols for ``ip`` to read the name from.
+    """
     for family in ("-4", "-6"):
         listed = subprocess.run(["ip", family, "route", "show", "table", "main"], **QUIET)
         routes = routes_of(listed.stdout, links)  # (no IPv6 in the kernel: no output, nothing to move)
@@ -199,11 +204,11 @@ def fence(links: list[str], port: int) -> None:
             added = subprocess.run(["ip", family, "route", "add", *words, "table", TERMINAL_TABLE], **QUIET)
             if added.returncode != 0 and "File exists" not in added.stderr:  # (moved by an earlier lab)
                 raise InPlaceRefused(f"ip route add {' '.join(words)}: {added.stderr.strip()}")
+        subprocess.run(["ip", family, "rule", "del", "priority", TERMINAL_RULE_PRIORITY], **QUIET)
+        rule = ("rule", "add", "priority", TERMINAL_RULE_PRIORITY, "ipproto", "6", "sport", str(port))
+        _ip(family, *rule, "lookup", TERMINAL_TABLE)
         for words in reversed(routes):
             _ip(family, "route", "del", *words, "table", "main")
-        subprocess.run(["ip", family, "rule", "del", "priority", TERMINAL_RULE_PRIORITY], **QUIET)
-        rule = ("rule", "add", "priority", TERMINAL_RULE_PRIORITY, "ipproto", "tcp", "sport", str(port))
-        _ip(family, *rule, "lookup", TERMINAL_TABLE)
 
 
 def hold_lock(path: Path) -> None:
