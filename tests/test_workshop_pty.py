@@ -39,7 +39,8 @@ class Terminal:
             data = os.read(self.fd, 65536)
         except OSError:  # the child closed the terminal
             return False
-        self.seen += ANSI.sub("", data.decode("utf-8", "replace")).replace("\r\n", "\n")
+        # (a real TERM: readline also ends bracketed paste with a lone carriage return after the newline)
+        self.seen += ANSI.sub("", data.decode("utf-8", "replace")).replace("\r\n", "\n").replace("\r", "")
         return bool(data)
 
     def expect(self, pattern: str, timeout: float = 30) -> str:
