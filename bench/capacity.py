@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import write_results
 from lab.model import scenario
 from lab.paths import ROOT
 
@@ -284,11 +285,7 @@ def run(argv: list[str] | None = None) -> int:
             flush=True,
         )
     rec = record(rounds, expected)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "capacity.json").write_text(json.dumps(rec, indent=1))
-    markdown = report_markdown(rec)
-    (RESULTS / "capacity.md").write_text(markdown)
-    print(markdown)
+    write_results("capacity", rec, report_markdown(rec))
     return 0
 
 

@@ -13,7 +13,6 @@ ratio of a session's start time and memory to the bare ``lab up``'s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pty
 import re
@@ -27,11 +26,11 @@ from typing import Any
 
 import trio
 
+from bench import write_results
 from bench.capacity import _children, _tree_pss_kb
 from lab.paths import ROOT
 from tests.serving import Server, prompt, serving, terminal
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIO = "proxy-resolve"
 PROMPT = re.compile(rb"\(lab:" + SCENARIO.encode() + rb"\) [^\n]*[#$] $")
 
@@ -175,11 +174,7 @@ def run(argv: list[str] | None = None) -> int:
         "start_ratio": start / bare_start,
         "memory_ratio": (pss + share) / bare_pss,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serve.json").write_text(json.dumps(rec, indent=1))
-    markdown = report_markdown(rec)
-    (RESULTS / "serve.md").write_text(markdown)
-    print(markdown)
+    write_results("serve", rec, report_markdown(rec))
     return 0
 
 
