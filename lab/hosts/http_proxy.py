@@ -33,8 +33,9 @@ from urllib.parse import urlsplit
 
 import trio
 
+from lab.hosts import origin, proxyrules
 from lab.hosts.proxydns import ProxyRefusal, Resolution, resolve
-from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused, TunnelRequested
+from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused
 from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
@@ -111,21 +112,11 @@ def _refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
 
 
 def _route_first(conn: Connection, settings: ProxySettings, scenario: Scenario) -> tuple[tuple[str, int], Resolution]:
-    """The first request of a client connection: report it as received, check proxy authentication, and
-    resolve its target through the proxy's own DNS table. Returns ((name, port) asked for, where to go)."""
+    """The first request of a client connection (already reported by :func:`serve`): check proxy
+    authentication, and resolve its target through the proxy's own DNS table. Returns ((name, port) asked
+    for, where to go)."""
     asked: ProxyRequest = conn.notes["proxy_request"]
     name, port = split_target(asked)
-    headers = shown_headers(asked)
-    listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
-    conn.emit(
-        TunnelRequested(
-            summary=f"{asked.line} ({listed})",
-            method=asked.method,
-            target=asked.target if asked.method == "CONNECT" else format_address(name, port),
-            line=asked.line,
-            headers=headers,
-        )
-    )
     denied = check_auth(settings.auth, asked.header("Proxy-Authorization"))
     if denied:
         _refuse(conn, 407, "Proxy Authentication Required", denied)
@@ -272,11 +263,13 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     return flags
 
 
-async def read_head(conn: Connection) -> ProxyRequest | None:
-    """The client's request head, or ``None`` after answering 400/431 (or if the client left)."""
+async def read_head(conn: Connection, stream: trio.abc.Stream | None = None) -> ProxyRequest | None:
+    """The client's request head (from ``stream``, default the connection's own), or ``None`` after
+    answering 400/431 (or if the client left)."""
+    stream = stream or conn.stream
     reader = HeadReader()
     while True:
-        chunk = await conn.stream.receive_some(65536)
+        chunk = await stream.receive_some(65536)
         if not chunk:
             if reader.received:
                 conn.emit(
@@ -291,7 +284,7 @@ async def read_head(conn: Connection) -> ProxyRequest | None:
                     summary=f"not a proxy request: {verdict.reason} (answered {verdict.status})", status=verdict.status
                 )
             )
-            await conn.stream.send_all(verdict.response())
+            await stream.send_all(verdict.response())
             return None
         if verdict is not None:
             return verdict
@@ -300,14 +293,34 @@ async def read_head(conn: Connection) -> ProxyRequest | None:
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     from proxy.core.work.threaded import start_threaded_work
 
+    settings = host.settings
+    assert isinstance(settings, ProxySettings)
+    context = None
+    if settings.cert is not None:
+        versions = ("1.2", "1.3")
+        context = origin.server_context(
+            world.pki, host, versions=versions, alpn=["http/1.1"], client_cert=settings.client_cert
+        )
     connections: dict[tuple[str, int], Connection] = {}
     data_dir = tempfile.mkdtemp(prefix="lab-proxy-")
     try:
         flags = await trio.to_thread.run_sync(_flags, host, world, connections, data_dir)
 
         async def handle(conn: Connection) -> None:
-            request = await read_head(conn)
+            stream: trio.abc.Stream = conn.stream
+            if context is not None:  # an HTTPS proxy: TLS first, then the request inside it
+                tls = await origin.handshake(conn, context, {})
+                if tls is None:
+                    await origin.linger(conn)
+                    return
+                stream = tls
+            request = await read_head(conn, stream)
             if request is None:
+                return
+            name, port = split_target(request)
+            target = request.target if request.method == "CONNECT" else format_address(name, port)
+            conn.emit(proxyrules.requested(request, target, shown_headers(request)))
+            if await proxyrules.apply_http(conn, stream, settings, name, port):
                 return
             conn.notes["proxy_request"] = request
             if request.expects_continue:
@@ -323,7 +336,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 _, thread = start_threaded_work(flags, theirs, key)
                 await inner.send_all(request.data)
 
-                await relay(conn.stream, inner, watch_a=watch_client_hello(conn))
+                await relay(stream, inner, watch_a=watch_client_hello(conn))
             finally:
                 connections.pop(key, None)
                 await inner.aclose()  # proxy.py's worker sees EOF and its thread ends

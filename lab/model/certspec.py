@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertSpec:
-    """The certificate a TLS host presents (the PKI makes it from this)."""
+    """The certificate a TLS host presents (the PKI makes it from this).
+
+    ``names = []`` makes a certificate without subjectAltName (the name only in the subject's CN);
+    ``issuer = "self"`` a self-signed one.
+    """
 
     names: tuple[str, ...]
     ips: tuple[str, ...] = ()

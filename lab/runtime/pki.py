@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from lab.model.hostsettings import CertSpec
+from lab.model.certspec import CertSpec
 from lab.model.scenario import Host
 from lab.paths import CERT_DIR
 from lab.runtime.certbuild import (
@@ -137,7 +137,7 @@ class Pki:
     def server(self, host: Host) -> Pair:
         """The certificate a TLS host presents, made from its ``cert`` settings."""
         cert = getattr(host.settings, "cert", None)
-        if not isinstance(cert, CertSpec):
+        if not isinstance(cert, CertSpec):  # a plain HTTP proxy has none
             raise TypeError(f"a {host.kind} host presents no certificate")
         spec = {
             "names": list(cert.names),
@@ -146,7 +146,7 @@ class Pki:
             "issuer": cert.issuer,
             "expired": cert.expired,
         }
-        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[cert.issuer]
+        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca, "self": None}[cert.issuer]
         subject = x509_name(**dict(cert.subject))
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
@@ -216,7 +216,7 @@ class Pki:
         self,
         name: str,
         subject: x509.Name,
-        issuer: _Made,
+        issuer: _Made | None,  # None: self-signed
         *,
         sans: list[x509.GeneralName],
         eku: list[x509.ObjectIdentifier],
@@ -229,7 +229,8 @@ class Pki:
         def build(public: Key, now: dt.datetime) -> x509.CertificateBuilder:
             start = now - dt.timedelta(days=60) if expired else now
             lifetime = dt.timedelta(days=30) if expired else LIFETIME
-            builder = self._base(subject, public, (issuer.cert.subject, issuer.key), start, lifetime=lifetime)
+            signer = (issuer.cert.subject, issuer.key) if issuer else None  # None: self-signed
+            builder = self._base(subject, public, signer, start, lifetime=lifetime)
             return leaf_extensions(builder, sans, eku, ca=ca)
 
         full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
