@@ -23,7 +23,8 @@ def test_origin_settings_read_back(tmp_path: Path) -> None:
         tmp_path,
         '[hosts.www]\nkind = "origin"\naddress = "10.3.3.4:80"\ntls = false\n'
         'paths = { "/" = { status = 302, location = "/en/" } }\n'
-        '[hosts.gw]\nkind = "origin"\naddress = "192.0.2.10:443"\nfail = { at = "client-hello", alert = "unknown_ca" }\n',
+        '[hosts.gw]\nkind = "origin"\naddress = "192.0.2.10:443"\n'
+        'fail = { at = "client-hello", alert = "unknown_ca" }\n',
     )
     www, gw = loaded.hosts["www"].settings, loaded.hosts["gw"].settings
     assert isinstance(www, OriginSettings)
@@ -51,7 +52,8 @@ BAD = [
      "'reply' must be a SOCKS5 reply code 1-8"),
     ('[hosts.p]\nkind = "socks5"\naddress = "1.2.3.4:1080"\nrules = [{ reply = 2 }]\n', 5, "a rule needs 'to'"),
     ('[hosts.p]\nkind = "http-proxy"\naddress = "1.2.3.4:3128"\ncert = { names = ["p"] }\n', 5, "add tls = true"),
-    ('[hosts.p]\nkind = "socks5"\naddress = "1.2.3.4:1080"\ntls = true\n', 5, "unknown setting 'tls' for a socks5 host"),
+    ('[hosts.p]\nkind = "socks5"\naddress = "1.2.3.4:1080"\ntls = true\n', 5,
+     "unknown setting 'tls' for a socks5 host"),
 ]  # fmt: skip
 
 
@@ -70,7 +72,8 @@ def test_proxy_settings_with_rules_and_tls(tmp_path: Path) -> None:
     )
     settings = loaded.hosts["p"].settings
     assert isinstance(settings, ProxySettings)
-    assert settings.cert is not None and settings.cert.names == ("p",)
+    assert settings.cert is not None
+    assert settings.cert.names == ("p",)
     assert settings.rules[1] == ProxyRule(to="slow.test", reply="slow", delay=2.0)
 
 
@@ -81,4 +84,5 @@ def test_proxy_settings_with_rules_and_tls(tmp_path: Path) -> None:
 def test_the_first_matching_rule_decides(host: str, port: int, matched: str) -> None:
     rules = (ProxyRule(to="*:8443", reply=403), ProxyRule(to="mydomain", reply="drop"), ProxyRule(to="*", reply=502))
     rule = first_rule(rules, host, port)
-    assert rule is not None and rule.to == matched
+    assert rule is not None
+    assert rule.to == matched

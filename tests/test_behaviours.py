@@ -22,7 +22,14 @@ CLIENT = ["--cert", "certs/client.crt", "--key", "certs/client.key"]
 ROGUE = ["--cert", "certs/rogue-client.crt", "--key", "certs/rogue-client.key"]
 EXPIRED = ["--cert", "certs/expired-client.crt", "--key", "certs/expired-client.key"]
 NOEKU = ["--cert", "certs/noeku-client.crt", "--key", "certs/noeku-client.key"]
+PROXY = ["-x", "http://10.9.9.9:3128"]
+SOCKS, SOCKS_H = ["-x", "socks5://10.9.9.9:1080"], ["-x", "socks5h://10.9.9.9:1080"]
+PROXY_CERT = ["--proxy-cert", "certs/client.crt", "--proxy-key", "certs/client.key"]
 
+HTTPS_PROXY = "https://proxy.corp:{}"
+SITE = "https://mydomain/"
+
+# (id, curl arguments, exit code, piece of the error line, the host that decides, an event it must report)
 CASES = [
     # a TLS origin: a chosen alert right after the ClientHello, a close there, a close after the ServerHello
     ("alert-after-hello", ["https://gw.test/"], 35, "sslv3 alert handshake failure", "alert", "tls-failed"),
@@ -32,7 +39,7 @@ CASES = [
     ("tls13-only", ["--tls-max", "1.2", "https://tls13.test/"], 35, "alert protocol version", "tls13", "tls-failed"),
     # the certificates curl refuses
     ("self-signed", ["https://jenkins.corp.internal/"], 60, "self-signed certificate", "jenkins", "tls-failed"),
-    ("untrusted", ["https://api.partner.test/"], 60, "unable to get local issuer certificate", "partner", "tls-failed"),
+    ("untrusted", ["https://api.partner.test/"], 60, "unable to get local issuer", "partner", "tls-failed"),
     ("cn-only-ok", ["https://intranet/"], 0, "", "cnonly", "response"),
     ("cn-only-wrong", ["https://cn.test/"], 60, "subject name 'intranet' does not match", "cnonly", "tls-ok"),
     ("expired", ["https://legacy.shop.test/"], 60, "certificate has expired", "legacy", "tls-failed"),
@@ -40,7 +47,8 @@ CASES = [
     ("mtls-none-tls13", ["https://api.mydomain/"], 56, "alert certificate required", "mtls", "tls-failed"),
     ("mtls-none-tls12", ["--tls-max", "1.2", "https://api.mydomain/"], 35, "alert handshake failure", "mtls", None),
     ("mtls-rogue", [*ROGUE, "https://api.mydomain/"], 56, "alert unknown ca", "mtls", "tls-failed"),
-    ("mtls-expired-tls12", [*EXPIRED, "--tls-max", "1.2", "https://api.mydomain/"], 60, "verification failed", "mtls", None),
+    ("mtls-expired-tls12", [*EXPIRED, "--tls-max", "1.2", "https://api.mydomain/"], 60, "verification failed",
+     "mtls", None),
     ("mtls-noeku", [*NOEKU, "https://api.mydomain/"], 56, "alert unsupported certificate", "mtls", "tls-failed"),
     ("mtls-ok", [*CLIENT, "https://api.mydomain/"], 0, "", "mtls", "response"),
     # plain HTTP, redirects across hosts, answers that never come
@@ -51,24 +59,28 @@ CASES = [
     ("http-on-tls-port", ["https://plain.test/"], 35, "wrong version number", "plain443", "error"),
     ("unresolvable", ["https://nothere.test/"], 6, "Could not resolve host: nothere.test", None, None),
     # proxy rules per destination
-    ("proxy-403", ["-x", "http://10.9.9.9:3128", "https://mydomain:8443/"], 56, "response 403", "proxy", "tunnel-refused"),
-    ("proxy-502", ["-x", "http://10.9.9.9:3128", "https://dead.internal/"], 56, "response 502", "proxy", "tunnel-refused"),
-    ("proxy-407", ["-x", "http://10.9.9.9:3128", "https://login.test/"], 56, "response 407", "proxy", "tunnel-refused"),
-    ("proxy-drop", ["-x", "http://10.9.9.9:3128", "https://drop.test/"], 56, "Proxy CONNECT aborted", "proxy", "tunnel-refused"),
-    ("proxy-slow", ["-m", "1", "-x", "http://10.9.9.9:3128", "https://slow.test/"], 28, "timed out", "proxy", "error"),
-    ("proxy-allowed", ["-x", "http://10.9.9.9:3128", "https://mydomain/"], 0, "", "old", "response"),
+    ("proxy-403", [*PROXY, "https://mydomain:8443/"], 56, "response 403", "proxy", "tunnel-refused"),
+    ("proxy-502", [*PROXY, "https://dead.internal/"], 56, "response 502", "proxy", "tunnel-refused"),
+    ("proxy-407", [*PROXY, "https://login.test/"], 56, "response 407", "proxy", "tunnel-refused"),
+    ("proxy-drop", [*PROXY, "https://drop.test/"], 56, "Proxy CONNECT aborted", "proxy", "tunnel-refused"),
+    ("proxy-slow", ["-m", "1", *PROXY, "https://slow.test/"], 28, "timed out", "proxy", "error"),
+    ("proxy-allowed", [*PROXY, SITE], 0, "", "old", "response"),
     # an HTTPS proxy: its certificate, --proxy-insecure, and --proxy-cert
-    ("https-proxy", ["-x", "https://proxy.corp:3443", "https://mydomain/"], 0, "", "old", "response"),
-    ("https-proxy-untrusted", ["-x", "https://proxy.corp:3444", "https://mydomain/"], 60, "unable to get local issuer", "rogueproxy", "tls-failed"),
-    ("https-proxy-insecure", ["--proxy-insecure", "-x", "https://proxy.corp:3444", "https://mydomain/"], 0, "", "old", "response"),
-    ("https-proxy-no-cert", ["-x", "https://proxy.corp:3445", "https://mydomain/"], 56, "alert certificate required", "certproxy", "tls-failed"),
-    ("https-proxy-cert", ["--proxy-cert", "certs/client.crt", "--proxy-key", "certs/client.key", "-x", "https://proxy.corp:3445", "https://mydomain/"], 0, "", "old", "response"),
+    ("https-proxy", ["-x", HTTPS_PROXY.format(3443), SITE], 0, "", "old", "response"),
+    ("https-proxy-untrusted", ["-x", HTTPS_PROXY.format(3444), SITE], 60, "unable to get local issuer",
+     "rogueproxy", "tls-failed"),
+    ("https-proxy-insecure", ["--proxy-insecure", "-x", HTTPS_PROXY.format(3444), SITE], 0, "", "old", "response"),
+    ("https-proxy-no-cert", ["-x", HTTPS_PROXY.format(3445), SITE], 56, "alert certificate required",
+     "certproxy", "tls-failed"),
+    ("https-proxy-cert", [*PROXY_CERT, "-x", HTTPS_PROXY.format(3445), SITE], 0, "", "old", "response"),
     # SOCKS5 reply codes per destination, and a proxy that drops the greeting
-    ("socks-refused", ["-x", "socks5://10.9.9.9:1080", "https://192.0.2.14/"], 97, "SOCKS5 connection to 192.0.2.14. (5)", "socks", "tunnel-refused"),
-    ("socks-not-allowed", ["-x", "socks5h://10.9.9.9:1080", "https://mydomain:8443/"], 97, "SOCKS5 connection to mydomain. (2)", "socks", "tunnel-refused"),
-    ("socks-unknown-name", ["-x", "socks5h://10.9.9.9:1080", "https://nothere/"], 97, "SOCKS5 connection to nothere. (4)", "socks", "tunnel-refused"),
-    ("socks-drop", ["-x", "socks5h://10.9.9.9:1080", "https://drop.test/"], 97, "connection to proxy closed", "socks", "tunnel-refused"),
-    ("socks-drop-greeting", ["-x", "socks5h://10.9.9.9:1081", "https://mydomain/"], 97, "connection to proxy closed", "dropsocks", "tunnel-refused"),
+    ("socks-refused", [*SOCKS, "https://192.0.2.14/"], 97, "connection to 192.0.2.14. (5)", "socks", "tunnel-refused"),
+    ("socks-not-allowed", [*SOCKS_H, "https://mydomain:8443/"], 97, "connection to mydomain. (2)", "socks",
+     "tunnel-refused"),
+    ("socks-unknown-name", [*SOCKS_H, "https://nothere/"], 97, "connection to nothere. (4)", "socks", "tunnel-refused"),
+    ("socks-drop", [*SOCKS_H, "https://drop.test/"], 97, "connection to proxy closed", "socks", "tunnel-refused"),
+    ("socks-drop-greeting", ["-x", "socks5h://10.9.9.9:1081", SITE], 97, "connection to proxy closed", "dropsocks",
+     "tunnel-refused"),
 ]  # fmt: skip
 
 
