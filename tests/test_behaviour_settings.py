@@ -47,7 +47,7 @@ BAD = [
      "min 1.3 is above max 1.2"),
     ('[hosts.a]\nkind = "origin"\naddress = "1.2.3.4:443"\nanswer = "maybe"\n', 5, "unknown answer 'maybe'"),
     ('[hosts.p]\nkind = "http-proxy"\naddress = "1.2.3.4:3128"\nrules = [{ to = "*", reply = 200 }]\n', 5,
-     "'reply' must be an HTTP status 400-599"),
+     "'reply' must be an HTTP status 300-599"),
     ('[hosts.p]\nkind = "socks5"\naddress = "1.2.3.4:1080"\nrules = [{ to = "*", reply = 9 }]\n', 5,
      "'reply' must be a SOCKS5 reply code 1-8"),
     ('[hosts.p]\nkind = "socks5"\naddress = "1.2.3.4:1080"\nrules = [{ reply = 2 }]\n', 5, "a rule needs 'to'"),

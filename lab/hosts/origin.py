@@ -191,7 +191,8 @@ async def _answer(
 
 
 async def _no_answer(conn: Connection, stream: trio.abc.Stream, answer: str) -> None:
-    """``hang``: read the request and never answer; ``close``: close without a reply; ``reset``: reset."""
+    """``hang``: read the request and never answer; ``close``: close without a reply (over TLS with its
+    close_notify); ``eof``: close the TCP connection under the TLS one; ``reset``: reset."""
     data = await stream.receive_some(65536)
     line = bytes(data).split(b"\r\n", 1)[0].decode("latin-1", "replace")
     conn.emit(PeerError(summary=f"read {line or 'a request'!r}; answer: {answer}"))
@@ -201,6 +202,9 @@ async def _no_answer(conn: Connection, stream: trio.abc.Stream, answer: str) -> 
             pass
     elif answer == "reset":
         reset_on_close(conn)
+    elif answer == "eof":
+        conn.notes["close_reason"] = "closed the TCP connection, no TLS close_notify, no reply"
+        await conn.stream.send_eof()
     else:
         conn.notes["close_reason"] = "closed without a reply"
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):

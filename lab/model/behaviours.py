@@ -31,7 +31,7 @@ ALERT_NAMES = {number: name for name, number in ALERTS.items()}
 FailPoint = Literal["client-hello", "server-hello"]
 FAIL_POINTS: tuple[FailPoint, ...] = ("client-hello", "server-hello")
 CLOSES = ("fin", "rst")
-ANSWERS = ("respond", "hang", "close", "reset")
+ANSWERS = ("respond", "hang", "close", "eof", "reset")
 CLIENT_CA_NAMES = ("client-ca", "rogue-ca", "lab-root-ca")
 TLS_VERSIONS = ("1.2", "1.3")
 SOCKS_REPLIES = range(1, 9)  # RFC 1928: 1 general failure ... 8 address type not supported
@@ -80,7 +80,8 @@ class OriginSettings:
     http2: bool = True  # offered in ALPN; false: HTTP/1.1 only (curl then says "using HTTP/1.1")
     fail: Fail | None = None
     client_cert: ClientCertPolicy | None = None
-    answer: str = "respond"  # after the request: respond, hang (never answer), close (no reply), reset
+    answer: str = "respond"  # after the request: respond, hang (never answer), close (TLS close_notify, no
+    # reply), eof (TCP close without close_notify), reset
     default: PathAnswer = PathAnswer()
     paths: tuple[tuple[str, PathAnswer], ...] = ()
     label: str = ""
@@ -239,7 +240,7 @@ def _reply(entry: Table, kind: str) -> ProxyReply | None:
     if kind == "socks5":
         what, ok = "a SOCKS5 reply code 1-8", isinstance(value, int) and value in SOCKS_REPLIES
     else:
-        what, ok = "an HTTP status 400-599", isinstance(value, int) and 400 <= value <= 599
+        what, ok = "an HTTP status 300-599", isinstance(value, int) and 300 <= value <= 599
     if isinstance(value, bool) or not (ok or value in words):
         entry.fail(("reply",) if "reply" in entry else (), f"'reply' must be {what} or one of: {', '.join(words)}")
         return None

@@ -46,6 +46,7 @@ CLIENT_CERTS = (
     "deep-chain-client",  # eleven intermediates: the path is longer than ten certificates
     "pki-too-large-client",  # eleven intermediates with the same subject and key
     "name-constraints-client",  # an intermediate with eleven name constraints
+    "future-client",  # valid only from next month (OpenSSL's verdict: bad_certificate)
 )
 TLS_VERSIONS = ("1.2", "1.3")
 # alert: OpenSSL's alert; silent: hold the connection; reset: TCP RST; empty-reply: finish the handshake,

@@ -16,6 +16,7 @@ Fixed paths that docs and commands use::
     certs/rogue-client.crt|.key   issued by a CA the load balancer does not trust
     certs/expired-client.crt|.key expired a month ago
     certs/noeku-client.crt|.key   EKU serverAuth only, no clientAuth
+    certs/future-client.crt|.key  valid only from next month (a server says: bad_certificate)
     certs/client-ca.crt           the load balancer's trust anchor for client certificates
 
 and one client certificate per way Google's load balancer refuses one (``CLIENTS`` below: key types and
@@ -199,6 +200,8 @@ class Pki:
         if spec.chain:
             return self._chained(name, spec, subject, sans, issuer)
         extra = {"key": list(spec.key), "ca": spec.ca} if (spec.key, spec.ca) != (("rsa", 2048), False) else {}
+        if spec.starts_in_days:
+            extra["starts_in_days"] = spec.starts_in_days
         return self._leaf(
             name,
             subject,
@@ -210,6 +213,7 @@ class Pki:
             chain=False,
             key=spec.key,
             ca=spec.ca,
+            starts_in=dt.timedelta(days=spec.starts_in_days),
         )
 
     def _leaf(
@@ -225,9 +229,10 @@ class Pki:
         chain: bool = True,
         key: KeySpec = ("rsa", 2048),
         ca: bool = False,
+        starts_in: dt.timedelta = dt.timedelta(0),
     ) -> _Made:
         def build(public: Key, now: dt.datetime) -> x509.CertificateBuilder:
-            start = now - dt.timedelta(days=60) if expired else now
+            start = now - dt.timedelta(days=60) if expired else now + starts_in
             lifetime = dt.timedelta(days=30) if expired else LIFETIME
             signer = (issuer.cert.subject, issuer.key) if issuer else None  # None: self-signed
             builder = self._base(subject, public, signer, start, lifetime=lifetime)
