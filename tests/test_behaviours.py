@@ -22,6 +22,7 @@ CLIENT = ["--cert", "certs/client.crt", "--key", "certs/client.key"]
 ROGUE = ["--cert", "certs/rogue-client.crt", "--key", "certs/rogue-client.key"]
 EXPIRED = ["--cert", "certs/expired-client.crt", "--key", "certs/expired-client.key"]
 NOEKU = ["--cert", "certs/noeku-client.crt", "--key", "certs/noeku-client.key"]
+FUTURE = ["--cert", "certs/future-client.crt", "--key", "certs/future-client.key"]
 PROXY = ["-x", "http://10.9.9.9:3128"]
 SOCKS, SOCKS_H = ["-x", "socks5://10.9.9.9:1080"], ["-x", "socks5h://10.9.9.9:1080"]
 PROXY_CERT = ["--proxy-cert", "certs/client.crt", "--proxy-key", "certs/client.key"]
@@ -40,6 +41,8 @@ CASES = [
     # the certificates curl refuses
     ("self-signed", ["https://jenkins.corp.internal/"], 60, "self-signed certificate", "jenkins", "tls-failed"),
     ("untrusted", ["https://api.partner.test/"], 60, "unable to get local issuer", "partner", "tls-failed"),
+    ("untrusted-root-sent", ["https://mitm.test/"], 60, "self-signed certificate in certificate chain", "mitm",
+     "tls-failed"),
     ("cn-only-ok", ["https://intranet/"], 0, "", "cnonly", "response"),
     ("cn-only-wrong", ["https://cn.test/"], 60, "subject name 'intranet' does not match", "cnonly", "tls-ok"),
     ("expired", ["https://legacy.shop.test/"], 60, "certificate has expired", "legacy", "tls-failed"),
@@ -50,6 +53,7 @@ CASES = [
     ("mtls-expired-tls12", [*EXPIRED, "--tls-max", "1.2", "https://api.mydomain/"], 60, "verification failed",
      "mtls", None),
     ("mtls-noeku", [*NOEKU, "https://api.mydomain/"], 56, "alert unsupported certificate", "mtls", "tls-failed"),
+    ("mtls-not-yet-valid", [*FUTURE, "https://api.mydomain/"], 56, "alert bad certificate", "mtls", "tls-failed"),
     ("mtls-ok", [*CLIENT, "https://api.mydomain/"], 0, "", "mtls", "response"),
     # plain HTTP, redirects across hosts, answers that never come
     ("redirects", ["-L", "http://shop.test/"], 0, "", "www", "response"),
@@ -63,6 +67,7 @@ CASES = [
     ("proxy-502", [*PROXY, "https://dead.internal/"], 56, "response 502", "proxy", "tunnel-refused"),
     ("proxy-407", [*PROXY, "https://login.test/"], 56, "response 407", "proxy", "tunnel-refused"),
     ("proxy-drop", [*PROXY, "https://drop.test/"], 56, "Proxy CONNECT aborted", "proxy", "tunnel-refused"),
+    ("proxy-reset", [*PROXY, "https://rst.test/"], 56, "Connection reset by peer", "proxy", "tunnel-refused"),
     ("proxy-slow", ["-m", "1", *PROXY, "https://slow.test/"], 28, "timed out", "proxy", "error"),
     ("proxy-allowed", [*PROXY, SITE], 0, "", "old", "response"),
     # an HTTPS proxy: its certificate, --proxy-insecure, and --proxy-cert

@@ -14,6 +14,7 @@ from http import HTTPStatus
 
 import trio
 
+from lab.hosts.origin import reset_on_close
 from lab.model.behaviours import ProxyRule, first_rule
 from lab.model.events import PeerError, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
@@ -53,6 +54,15 @@ async def hold(conn: Connection, stream: trio.abc.Stream, rule: ProxyRule) -> bo
     return False
 
 
+def hang_up(conn: Connection, rule: ProxyRule) -> None:
+    """``drop``: close without a reply; ``reset``: the same as a TCP reset (SO_LINGER 0)."""
+    how = "reset the connection" if rule.reply == "reset" else "closed without a reply"
+    conn.emit(TunnelRefused(summary=f"rule {rule.to!r}: {how}", reason=f"{how} (proxy rule)"))
+    conn.notes["close_reason"] = f"{how} (proxy rule)"
+    if rule.reply == "reset":
+        reset_on_close(conn)
+
+
 def _for(rule: ProxyRule) -> str:
     return f" for {rule.delay:g} s" if rule.delay else " until the client gives up"
 
@@ -64,9 +74,8 @@ async def apply_http(conn: Connection, stream: trio.abc.Stream, settings: ProxyS
         return False
     if rule.reply == "slow":
         return await hold(conn, stream, rule)
-    if rule.reply == "drop":
-        conn.emit(TunnelRefused(summary=f"rule {rule.to!r}: closed without a reply", reason="dropped by a rule"))
-        conn.notes["close_reason"] = "closed without a reply (proxy rule)"
+    if rule.reply in ("drop", "reset"):
+        hang_up(conn, rule)
         return True
     assert isinstance(rule.reply, int)
     why = f"the proxy's rule {rule.to!r} answers {rule.reply} for {host}:{port}"

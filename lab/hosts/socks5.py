@@ -85,8 +85,8 @@ async def _apply_rule(conn: Connection, proto: Socks5Server, settings: ProxySett
         return False
     if rule.reply == "slow":
         return await proxyrules.hold(conn, conn.stream, rule)
-    if rule.reply == "drop":
-        conn.emit(TunnelRefused(summary=f"rule {rule.to!r}: closed without a reply", reason="dropped by a rule"))
+    if rule.reply in ("drop", "reset"):
+        proxyrules.hang_up(conn, rule)
         return True
     assert isinstance(rule.reply, int)
     await _refuse(conn, proto, rule.reply, f"the proxy's rule {rule.to!r} answers {rule.reply} for {request.target}")

@@ -91,7 +91,7 @@ class OriginSettings:
         return next((a for p, a in self.paths if p == bare), self.default)
 
 
-ProxyReply = int | Literal["allow", "drop", "slow"]
+ProxyReply = int | Literal["allow", "drop", "reset", "slow"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,7 +99,7 @@ class ProxyRule:
     """What a proxy does for destinations matching ``to`` (``host:port``, ``*`` wildcards, ``*`` alone = all).
 
     ``reply``: an HTTP status (HTTP proxy) or RFC 1928 reply code (SOCKS5) sent instead of opening the
-    tunnel; ``drop``: close without a reply; ``slow``: wait ``delay`` seconds (0: until the client gives up)
+    tunnel; ``drop``: close without a reply; ``reset``: reset the connection (TCP RST); ``slow``: wait ``delay`` seconds (0: until the client gives up)
     before going on as usual; ``allow``: go on as usual (to except a destination from a later rule).
     """
 
@@ -236,7 +236,7 @@ def read_rules(table: Table, kind: str) -> tuple[ProxyRule, ...]:
 
 def _reply(entry: Table, kind: str) -> ProxyReply | None:
     value = entry.data.get("reply")
-    words = ("allow", "drop", "slow")
+    words = ("allow", "drop", "reset", "slow")
     if kind == "socks5":
         what, ok = "a SOCKS5 reply code 1-8", isinstance(value, int) and value in SOCKS_REPLIES
     else:

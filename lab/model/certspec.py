@@ -10,7 +10,8 @@ class CertSpec:
     """The certificate a TLS host presents (the PKI makes it from this).
 
     ``names = []`` makes a certificate without subjectAltName (the name only in the subject's CN);
-    ``issuer = "self"`` a self-signed one.
+    ``issuer = "self"`` a self-signed one; ``"rogue"`` one from a CA the client does not trust, and
+    ``"rogue-chain"`` the same sent together with that CA (curl: "self-signed certificate in certificate chain").
     """
 
     names: tuple[str, ...]

@@ -32,7 +32,7 @@ HOST_KINDS: tuple[HostKind, ...] = get_args(HostKind)  # the one list of host ki
 
 # ``cert.subject`` fields, as curl -v prints them (the PKI maps each to its X.509 attribute).
 SUBJECT_KEYS = ("jurisdictionCountryName", "businessCategory", "serialNumber", "C", "ST", "L", "O", "OU", "CN")
-ISSUERS = ("ev", "root", "rogue", "self")
+ISSUERS = ("ev", "root", "rogue", "rogue-chain", "self")  # rogue-chain: sent with its untrusted root
 
 RESET_MODES = ("fin", "rst", "silent")
 DEFAULT_PROXY_TIMEOUT = 30  # seconds an idle tunnel stays open (proxy.py's own default is 10)

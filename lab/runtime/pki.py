@@ -147,7 +147,8 @@ class Pki:
             "issuer": cert.issuer,
             "expired": cert.expired,
         }
-        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca, "self": None}[cert.issuer]
+        issuers = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca, "rogue-chain": self.rogue_ca, "self": None}
+        issuer = issuers[cert.issuer]
         subject = x509_name(**dict(cert.subject))
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
@@ -160,6 +161,7 @@ class Pki:
             eku=[ExtendedKeyUsageOID.SERVER_AUTH],
             expired=cert.expired,
             spec=spec,
+            with_root=cert.issuer == "rogue-chain",  # the untrusted root sent along: "self-signed ... in chain"
         )
         self.save()
         return made.pair
@@ -230,6 +232,7 @@ class Pki:
         key: KeySpec = ("rsa", 2048),
         ca: bool = False,
         starts_in: dt.timedelta = dt.timedelta(0),
+        with_root: bool = False,
     ) -> _Made:
         def build(public: Key, now: dt.datetime) -> x509.CertificateBuilder:
             start = now - dt.timedelta(days=60) if expired else now + starts_in
@@ -239,7 +242,9 @@ class Pki:
             return leaf_extensions(builder, sans, eku, ca=ca)
 
         full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
-        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired, key=key)
+        return self._make(
+            name, full_spec, issuer, build, chain=chain, expired=expired, key=key, with_root=with_root
+        )
 
     def _chained(
         self, name: str, spec: ClientSpec, subject: x509.Name, sans: list[x509.GeneralName], issuer: _Made
@@ -281,6 +286,7 @@ class Pki:
         chain: bool,
         expired: bool = False,
         key: KeySpec = ("rsa", 2048),
+        with_root: bool = False,
     ) -> _Made:
         cert_path, key_path = self.dir / f"{name}.crt", self.dir / f"{name}.key"
         fingerprint = self._fingerprint(spec, issuer)
@@ -289,7 +295,7 @@ class Pki:
             private = new_key(key)
             cert = sign(build(private, _now()), issuer.key if issuer else private)
             pem = cert.public_bytes(serialization.Encoding.PEM)
-            if chain and issuer and issuer.cert.issuer != issuer.cert.subject:
+            if chain and issuer and (issuer.cert.issuer != issuer.cert.subject or with_root):
                 pem += issuer.cert.public_bytes(serialization.Encoding.PEM)
             made = self._store(name, fingerprint, private, cert, pem)
         self._made[name] = made

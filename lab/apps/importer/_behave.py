@@ -155,6 +155,12 @@ def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
     host.set("cert", inline(spec), why, obs.line, wins=situation.kind.startswith("cert-"))
 
 
+def hop_certificate(host: HostPlan, name: str, obs: Observation) -> None:
+    """A redirect's HTTPS hop: a certificate for the name curl followed to."""
+    spec = {"ips": toml_list([name])} if is_ip(name) else {"names": toml_list([dns_name(name)] if dns_name(name) else [])}
+    host.set("cert", inline(spec), f"the host a redirect sent curl to ({name})", obs.line)
+
+
 def _handshake(host: HostPlan, obs: Observation) -> None:
     situation, facts = obs.situation, obs.facts
     if not tls13(obs) and (situation.point == "client-cert" or facts.shook("Request CERT")):
@@ -209,7 +215,8 @@ def proxy(host: HostPlan, obs: Observation) -> None:
     assert plan.proxy is not None
     if host.kind not in ("http-proxy", "socks5"):
         return  # the address is another session's server: noted by World.host
-    if plan.proxy.scheme == "https" and host.kind == "http-proxy":
+    plain = situation.where == "proxy" and situation.kind == "plain-on-tls"  # -x https:// to a plain proxy
+    if plan.proxy.scheme == "https" and host.kind == "http-proxy" and not plain:
         _proxy_tls(host, obs)
     if (situation.kind == "proxy-status" and situation.code == 407) or _credentials(obs) is not None:
         _login(host, obs)
@@ -220,11 +227,13 @@ def proxy(host: HostPlan, obs: Observation) -> None:
     if (situation.kind == "proxy-status" and situation.code != 407) or situation.kind == "socks-reply":
         reply = str(situation.code)
     elif situation.kind == "proxy-drop" or (situation.kind == "socks-drop" and situation.point == "request"):
-        reply = toml("drop")
+        reply = toml("reset" if situation.close == "rst" else "drop")
     elif situation.kind == "proxy-timeout":
         reply = toml("slow")
     elif situation.kind == "socks-drop":
         host.set("greeting", toml("drop"), "closed after the client's greeting, without a reply", obs.line)
+    elif situation.kind == "socks-auth":
+        _login(host, obs)
     if reply is not None:
         rule = inline({"to": toml(target), "reply": reply})
         if rule not in host.rules:
@@ -266,7 +275,7 @@ def _proxy_tls(host: HostPlan, obs: Observation) -> None:
 
 def _credentials(obs: Observation) -> tuple[str, str] | None:
     """(user, password) the command gives the proxy: -U/--proxy-user, or user:password@ in the proxy URL."""
-    given = obs.options.last("proxy-user")
+    given = obs.options.last("proxy-user") or obs.options.last("socks5-basic")
     if given is None and obs.plan.proxy is not None:
         parts = urlsplit(obs.plan.proxy.url)
         if parts.username:
@@ -279,7 +288,8 @@ def _credentials(obs: Observation) -> tuple[str, str] | None:
 
 def _login(host: HostPlan, obs: Observation) -> None:
     given = _credentials(obs)
-    refused = obs.situation.kind == "proxy-status" and obs.situation.code == 407
+    situation = obs.situation
+    refused = (situation.kind == "proxy-status" and situation.code == 407) or situation.kind == "socks-auth"
     user, password = given or ("user", RIGHT_PASSWORD)
     if refused and given is not None:
         password = RIGHT_PASSWORD if password != RIGHT_PASSWORD else RIGHT_PASSWORD + "-2"

@@ -20,7 +20,7 @@ KINDS = (
     "ok", "usage", "dns", "proxy-dns", "refused", "connect-timeout", "silent", "hang", "empty-reply",
     "reset-after-request", "eof-after-request", "tls-alert", "tls-close", "plain-on-tls", "cert-name",
     "cert-untrusted", "cert-self-signed", "cert-expired", "client-cert-file", "ca-file", "proxy-status",
-    "proxy-drop", "proxy-timeout", "socks-reply", "socks-drop", "http-error", "unknown",
+    "proxy-drop", "proxy-timeout", "socks-reply", "socks-drop", "socks-auth", "http-error", "unknown",
 )  # fmt: skip
 
 # NSS's names for received alerts (SSL_ERROR_<NAME>_ALERT) and the prose NSS curls print for them.
@@ -157,7 +157,8 @@ def _proxy(facts: Facts, exit_code: int, lowered: str, proxied: str | None) -> S
         return Situation(kind="proxy-status", where="proxy", code=facts.proxy_status)
     tunneling = facts.tunnel is not None and not connected
     if tunneling and ("connect aborted" in lowered or _any(lowered, _CLOSED) or exit_code in (52, 56)):
-        return Situation(kind="proxy-drop", where="proxy", evidence=lowered)
+        rst = "rst" if "reset" in lowered and "connect aborted" not in lowered else "fin"
+        return Situation(kind="proxy-drop", where="proxy", close=rst, evidence=lowered)
     if tunneling and exit_code == 28:
         return Situation(kind="proxy-timeout", where="proxy")
     before_tunnel = facts.tunnel is None and proxied == "https" and not facts.hops
@@ -177,7 +178,9 @@ def _socks(facts: Facts, exit_code: int, lowered: str) -> Situation | None:
         return Situation(kind="socks-reply", where="proxy", code=int(reply.group(1)))
     if "initial socks5 response" in lowered or ("connection to proxy closed" in lowered and facts.socks is None):
         return Situation(kind="socks-drop", where="proxy", point="greeting")
-    if _any(lowered, ("connection to proxy closed", "connect request ack", "socks5 auth", "socks4 connect")):
+    if _any(lowered, ("authentication method was acceptable", "rejected by the socks5 server", "socks5 auth")):
+        return Situation(kind="socks-auth", where="proxy", evidence=lowered)
+    if _any(lowered, ("connection to proxy closed", "connect request ack", "socks4 connect")):
         return Situation(kind="socks-drop", where="proxy", point="request")
     if exit_code == 28 and facts.socks is not None and not facts.handshake:
         return Situation(kind="proxy-timeout", where="proxy")
@@ -243,6 +246,9 @@ def _tls(facts: Facts, exit_code: int, lowered: str, text: str) -> Situation | N
         if requested:
             point = "client-cert"
         return Situation(kind="tls-close", point=point, close=rst, evidence=text)
+    if exit_code == 35 and not closed and not facts.shook("Server hello"):
+        # "SSL connect error" and nothing else (NSS, Schannel): the handshake died before the server answered
+        return Situation(kind="tls-close", point="client-hello", evidence=text + " (the wording says no more)")
     if closed and exit_code in (55, 56):
         if requested and not facts.hops:
             return Situation(kind="tls-close", point="client-cert", close=rst, evidence=text)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from lab.protocols import curlv
+from lab.protocols.netaddr import is_ip
 
 _RESOLVED = re.compile(r"^\* Host (\S+?):(\d+) was resolved")
 _ADDRESSES = re.compile(r"^\* IPv[46]: (.+)$")
@@ -25,8 +26,8 @@ _PROXY_STATUS = re.compile(
     r"(?:CONNECT tunnel failed, response |Received HTTP code |Proxy replied |CONNECT tunnel established, response )"
     r"(\d{3})"
 )
-_SOCKS = re.compile(r"^\* SOCKS(4a?|5) (?:connect to|request granted|communication to) (?:IPv[46] )?(\S+?):(\d+)"
-                    r"(?: \((locally|remotely) resolved\))?")  # fmt: skip
+_SOCKS = re.compile(r"^\* SOCKS(4a?|5) (?:connect to|request granted|communication to) (?:IPv[46] )?"
+                    r"(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+?)(?::(\d+))?(?: \((locally|remotely) resolved\))?\.?$")  # fmt: skip
 _ALERT = re.compile(r"^\* (?:TLSv[\d.]+|SSLv3|\(\d+\)) \((IN|OUT)\), TLS alert, ([\w ]+?) \((\d+)\):?$")
 _HANDSHAKE = re.compile(r"^\* (?:TLSv[\d.]+|SSLv3|\(\d+\))(?: \((IN|OUT)\))?, TLS handshake, (.+?) \(\d+\):?$")
 _REQUEST = re.compile(r"^> ([A-Z]+) (\S+) HTTP/[\d.]+$")
@@ -125,8 +126,12 @@ def _read_line(facts: Facts, line: str, cert: Cert | None, connection: curlv.Con
         facts.tunnel = tunnel.group(1)
     elif socks := _SOCKS.match(line):
         remote = {"remotely": True, "locally": False}.get(socks.group(4) or "")
+        host = socks.group(2).strip("[]")
+        port = int(socks.group(3)) if socks.group(3) else (facts.socks[2] if facts.socks else 0)
+        if facts.socks is not None and remote is None and is_ip(host) and not is_ip(facts.socks[1]):
+            remote = False  # curl 7.5x: "communication to NAME:PORT", then "connect to IPv4 ADDRESS": it resolved
         if facts.socks is None or remote is not None:
-            facts.socks = ("5" if socks.group(1) == "5" else "4", socks.group(2), int(socks.group(3)), remote)
+            facts.socks = ("5" if socks.group(1) == "5" else "4", host, port, remote)
     elif alert := _ALERT.match(line):
         facts.alerts.append((alert.group(1), alert.group(2).strip().lower(), int(alert.group(3))))
     elif shake := _HANDSHAKE.match(line):

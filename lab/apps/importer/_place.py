@@ -100,6 +100,8 @@ def place(world: World, obs: Observation) -> Placed:
     if plan.proxy is not None:
         placed.proxy, proxy_name = _proxy(world, obs, placed)
         if placed.proxy is None or situation.kind in PROXY_ENDS or situation.where == "proxy":
+            if plan.resolver == "client" and placed.proxy is not None and _asked(obs):
+                _target_address(world, obs, proxy_name)  # socks5://: curl resolved the name before asking
             placed.tunnel = _tunnel(obs, world) if placed.proxy is not None and _asked(obs) else None
             return placed
         placed.tunnel = _tunnel(obs, world)
@@ -146,32 +148,32 @@ def _origin(world: World, obs: Observation, ip: str, port: int, name: str) -> Ho
 
 
 def _hops(world: World, obs: Observation, first: HostPlan, proxy_name: str | None) -> str | None:
-    """``-L``: every hop's answer on its host; returns the host whose answer reached curl last."""
+    """``-L``: every hop's answer on its host; returns the host whose answer reached curl last (on success)."""
     facts = obs.facts
-    if obs.situation.kind != "ok":
-        _behave.answers(first, facts.hops[:1], obs)
-        return None
+    ok = obs.situation.kind == "ok"
     if not facts.follows:
         _behave.answers(first, facts.hops[:1], obs)
-        return first.name
+        return first.name if ok else None
     reached = first
-    for hop in facts.hops:
+    for number, hop in enumerate(facts.hops):
         host = reached
-        authority = hop.host or ""
+        followed = urlsplit(facts.follows[number - 1]) if 0 < number <= len(facts.follows) else None
         if hop.connected is not None and hop.connected.ip and obs.plan.proxy is None:
             ip = usable_ip(hop.connected.ip) or reached.ip
-            name = hop.connected.name or authority
+            name = (followed.hostname if followed else None) or hop.connected.name or hop.host
             world.resolve(name, ip, obs.line)
-            scheme = "https" if hop.connected.port == 443 else "http"
             host = world.host("origin", ip, hop.connected.port, name, obs.line)
-            _behave.plain_or_tls(host, scheme == "https", obs)
+            https = followed.scheme == "https" if followed else hop.connected.port == 443
+            _behave.plain_or_tls(host, https, obs)
+            if https and host is not first:
+                _behave.hop_certificate(host, name, obs)
         _behave.answers(host, [hop], obs)
         reached = host
     for url in facts.follows:
         parts = urlsplit(url)
         if parts.hostname and parts.hostname not in world.client and not is_ip(parts.hostname):
             _target_for_follow(world, obs, parts.hostname)
-    return reached.name
+    return reached.name if ok else None
 
 
 def _target_for_follow(world: World, obs: Observation, name: str) -> None:
