@@ -51,8 +51,51 @@ def server_context(
     return context
 
 
+# OpenSSL's X509_V_ERR_* for a client certificate -> (the alert it sends, the verdict in the load balancer's
+# words, which the lab's explanation reads for every server that checks client certificates)
+_VERIFY = {
+    2: ("unknown_ca", "client_cert_validation_failed"),
+    18: ("unknown_ca", "client_cert_validation_failed"),
+    19: ("unknown_ca", "client_cert_validation_failed"),
+    20: ("unknown_ca", "client_cert_validation_failed"),
+    21: ("unknown_ca", "client_cert_validation_failed"),
+    9: ("bad_certificate", "client_cert_validation_failed"),
+    10: ("certificate_expired", "client_cert_validation_failed"),
+    26: ("unsupported_certificate", "client_cert_chain_invalid_eku"),
+}
+
+
+def failed_event(exc: HandshakeFailed, info: HelloInfo, alert: str | None, tls: ServerTLS) -> TlsFailed:
+    """The ``tls-failed`` event: the alert sent, and - when the client's certificate was the reason - the verdict."""
+    version = tls.negotiated
+    sent = f"; sent {exc.sent}" if exc.sent else ""
+    summary = f"handshake failed: {exc.reason}{sent}"
+    if exc.verify_code is not None:
+        chosen, details = _VERIFY.get(exc.verify_code, ("bad_certificate", "client_cert_validation_failed"))
+        return TlsFailed(
+            summary=f"refused the client certificate: {exc.verify_message}; sent alert {chosen}",
+            reason=exc.reason, alert=chosen, chosen_alert=chosen, version=version, status_details=details,
+            client_cert="(the certificate curl sent)", sni=info.sni, detail=exc.verify_message,
+        )  # fmt: skip
+    if "PEER_DID_NOT_RETURN_A_CERTIFICATE" in exc.reason:
+        chosen = "certificate_required" if version == "TLSv1.3" else "handshake_failure"
+        return TlsFailed(
+            summary=f"no client certificate; sent alert {chosen}", reason=exc.reason, alert=chosen,
+            chosen_alert=chosen, version=version, status_details="client_cert_not_provided", sni=info.sni,
+            detail="the client sent no certificate",
+        )  # fmt: skip
+    return TlsFailed(
+        summary=summary, reason=exc.reason, alert=alert if exc.sent else None, chosen_alert=alert, sni=info.sni
+    )
+
+
 async def handshake(
-    conn: Connection, context: ssl.SSLContext, infos: dict[int, HelloInfo], *, stop_after_server_hello: bool = False
+    conn: Connection,
+    context: ssl.SSLContext,
+    infos: dict[int, HelloInfo],
+    *,
+    stop_after_server_hello: bool = False,
+    alert: str | None = None,
 ) -> ServerTLS | None:
     """The TLS handshake on ``conn``, reported; ``None`` (after one ``tls-failed`` event) when it failed."""
     info = HelloInfo()
@@ -61,8 +104,7 @@ async def handshake(
     try:
         await tls.do_handshake(stop_after_server_hello=stop_after_server_hello)
     except HandshakeFailed as exc:
-        sent = f"; sent {exc.sent}" if exc.sent else ""
-        conn.emit(TlsFailed(summary=f"handshake failed: {exc.reason}{sent}", reason=exc.reason, sni=info.sni))
+        conn.emit(failed_event(exc, info, alert, tls))
         return None
     finally:
         infos.pop(id(tls.obj), None)

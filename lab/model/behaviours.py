@@ -99,8 +99,9 @@ class ProxyRule:
     """What a proxy does for destinations matching ``to`` (``host:port``, ``*`` wildcards, ``*`` alone = all).
 
     ``reply``: an HTTP status (HTTP proxy) or RFC 1928 reply code (SOCKS5) sent instead of opening the
-    tunnel; ``drop``: close without a reply; ``reset``: reset the connection (TCP RST); ``slow``: wait ``delay`` seconds (0: until the client gives up)
-    before going on as usual; ``allow``: go on as usual (to except a destination from a later rule).
+    tunnel; ``drop``: close without a reply; ``reset``: reset the connection (TCP RST); ``slow``: wait
+    ``delay`` seconds (0: until the client gives up) before going on as usual; ``allow``: go on as usual (to
+    except a destination from a later rule).
     """
 
     to: str

@@ -242,9 +242,7 @@ class Pki:
             return leaf_extensions(builder, sans, eku, ca=ca)
 
         full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
-        return self._make(
-            name, full_spec, issuer, build, chain=chain, expired=expired, key=key, with_root=with_root
-        )
+        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired, key=key, with_root=with_root)
 
     def _chained(
         self, name: str, spec: ClientSpec, subject: x509.Name, sans: list[x509.GeneralName], issuer: _Made

@@ -24,12 +24,15 @@ HANDSHAKE = 22
 
 
 class HandshakeFailed(Exception):
-    """The handshake did not finish: ``reason`` is OpenSSL's (or the host's), ``sent`` what went out."""
+    """The handshake did not finish: ``reason`` is OpenSSL's (or the host's), ``sent`` what went out;
+    ``verify_code`` is OpenSSL's X509_V_ERR_* when the client's certificate failed verification."""
 
-    def __init__(self, reason: str, sent: str) -> None:
+    def __init__(self, reason: str, sent: str, verify_code: int | None = None, verify_message: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.sent = sent
+        self.verify_code = verify_code
+        self.verify_message = verify_message
 
 
 @dataclass(slots=True)
@@ -69,9 +72,26 @@ class ServerTLS(trio.abc.Stream):
         self.obj = context.wrap_bio(self._in, self._out, server_side=True)
         self.info = info
         self._send_lock = trio.Lock()
+        self.first_flight: bytes = b""  # what the server answered the ClientHello with
+
+    @property
+    def negotiated(self) -> str:
+        """ "TLSv1.3" or "TLSv1.2" as agreed, also when the handshake failed later (OpenSSL then says None):
+        a TLS 1.3 server's first flight carries encrypted records (type 23) after its ServerHello."""
+        if self.obj.version():
+            return self.obj.version() or ""
+        if not self.first_flight:
+            return ""
+        types, pos = set(), 0
+        while pos + RECORD_HEADER <= len(self.first_flight):
+            types.add(self.first_flight[pos])
+            pos += RECORD_HEADER + int.from_bytes(self.first_flight[pos + 3 : pos + 5], "big")
+        return "TLSv1.3" if 23 in types else "TLSv1.2"
 
     async def _flush(self, *, only_server_hello: bool = False) -> bytes:
         data = self._out.read()
+        if data and not self.first_flight:
+            self.first_flight = data
         if only_server_hello:
             data = first_handshake_message(data)
         if data:
@@ -100,6 +120,11 @@ class ServerTLS(trio.abc.Stream):
                 if not await self._feed():
                     raise HandshakeFailed("the client closed the connection during the handshake", "") from None
                 continue
+            except ssl.SSLCertVerificationError as exc:  # the client's certificate, checked by OpenSSL
+                sent = await self._flush()
+                raise HandshakeFailed(
+                    exc.reason or str(exc), "an alert" if sent else "", exc.verify_code, exc.verify_message
+                ) from None
             except ssl.SSLError as exc:
                 sent = await self._flush()
                 raise HandshakeFailed(exc.reason or str(exc), "an alert" if sent else "") from None

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from lab.apps.importer._classify import Situation
 from lab.apps.importer._facts import Cert, Hop
 from lab.apps.importer._observe import Observation, parse_subject
+from lab.apps.importer._redact import dns_name
 from lab.apps.importer._world import HostPlan
 from lab.protocols.netaddr import is_ip
 
@@ -108,21 +109,6 @@ def cert_names(cert: Cert | None) -> tuple[list[str], list[str]]:
     return [n for n in dict.fromkeys(dns_name(n) for n in names) if n], ips
 
 
-def dns_name(name: str) -> str:
-    """``name`` as the lab can serve it: IDNA (punycode) for non-ASCII, "" for what is no DNS name at all."""
-    bare = name.strip().rstrip(".").lower()
-    if not bare.isascii():
-        try:
-            bare = bare.encode("idna").decode("ascii")
-        except UnicodeError:
-            return ""
-    labels = bare.removeprefix("*.").split(".")
-    ok = 0 < len(bare) <= 253 and all(
-        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label) for label in labels
-    )
-    return bare if ok else ""
-
-
 def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
     situation, cert = obs.situation, obs.facts.server_cert
     names, ips = cert_names(cert)
@@ -157,7 +143,8 @@ def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
 
 def hop_certificate(host: HostPlan, name: str, obs: Observation) -> None:
     """A redirect's HTTPS hop: a certificate for the name curl followed to."""
-    spec = {"ips": toml_list([name])} if is_ip(name) else {"names": toml_list([dns_name(name)] if dns_name(name) else [])}
+    served = dns_name(name)
+    spec = {"ips": toml_list([name])} if is_ip(name) else {"names": toml_list([served] if served else [])}
     host.set("cert", inline(spec), f"the host a redirect sent curl to ({name})", obs.line)
 
 
@@ -224,7 +211,10 @@ def proxy(host: HostPlan, obs: Observation) -> None:
     if plan.resolver == "client" and obs.facts.socks:
         target = f"{obs.facts.socks[1]}:{obs.facts.socks[2]}"
     reply: str | None = None
-    if (situation.kind == "proxy-status" and situation.code != 407) or situation.kind == "socks-reply":
+    unknown_name = not is_ip(plan.target_host) and plan.resolver == "proxy" and situation.code in (4, 502)
+    if unknown_name:  # the proxy's own DNS has no answer: left out of its table, the lab's proxy says the same
+        host.notes.append(f"{plan.target_host} is left out of its DNS: it answered {situation.code} (line {obs.line})")
+    elif (situation.kind == "proxy-status" and situation.code != 407) or situation.kind == "socks-reply":
         reply = str(situation.code)
     elif situation.kind == "proxy-drop" or (situation.kind == "socks-drop" and situation.point == "request"):
         reply = toml("reset" if situation.close == "rst" else "drop")

@@ -9,6 +9,7 @@ the transcript's wording.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
 from lab.apps.importer._draft import Draft, DraftStep
@@ -78,11 +79,16 @@ async def check(scenario: Scenario, draft: Draft) -> list[StepCheck]:
 
 
 def with_checks(draft: Draft, checks: list[StepCheck]) -> Draft:
-    """The draft with each step's lesson from the lab's verdict and a comment on what the replay showed."""
+    """The draft with each step's lesson and ``decided_by`` from the lab's verdict on the replay, and a comment
+    on what the replay showed; the customer's own exit code is noted in the lesson where today's differs."""
     steps: list[DraftStep] = []
-    for step, done in zip(draft.steps, checks, strict=True):
-        lesson = (
-            done.lesson if done.reproduced else f"{done.lesson} (TODO: the replay did not reproduce the transcript)"
-        )
-        steps.append(dataclasses.replace(step, lesson=lesson, checked=f"{done.summary()}; decided by {done.decisive}"))
+    for step, done, expected in zip(draft.steps, checks, draft.expectations, strict=True):
+        lesson = done.lesson + (f" ({expected.note[0].upper()}{expected.note[1:]}.)" if expected.note else "")
+        if not done.reproduced:
+            lesson += " TODO: the replay did not reproduce the transcript (see the check above)."
+        expect = [(k, v) for k, v in step.expect if k != "decided_by"]
+        if step.expect:
+            expect.append(("decided_by", json.dumps(done.decisive)))
+        checked = f"{done.summary()}; decided by {done.decisive}"
+        steps.append(dataclasses.replace(step, lesson=lesson, expect=tuple(expect), checked=checked))
     return dataclasses.replace(draft, steps=tuple(steps))

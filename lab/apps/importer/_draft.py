@@ -219,7 +219,7 @@ def _expect(obs: Observation, placed: Placed) -> tuple[Expected | None, list[tup
         error=obs.facts.verbose.error or "",
     )
     pairs: list[tuple[str, str]] = []
-    if found.exits:
+    if len(found.exits) == 1:  # a racy outcome (two codes) is checked by lab import --check, not by lab run
         pairs.append(("exit", str(found.exits[0])))
     if found.exits == (0,) and placed.reached:
         pairs.append(("reached", toml(placed.reached)))

@@ -26,8 +26,10 @@ _PROXY_STATUS = re.compile(
     r"(?:CONNECT tunnel failed, response |Received HTTP code |Proxy replied |CONNECT tunnel established, response )"
     r"(\d{3})"
 )
-_SOCKS = re.compile(r"^\* SOCKS(4a?|5) (?:connect to|request granted|communication to) (?:IPv[46] )?"
-                    r"(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+?)(?::(\d+))?(?: \((locally|remotely) resolved\))?\.?$")  # fmt: skip
+_SOCKS = re.compile(
+    r"^\* SOCKS(4a?|5) (?:connect to|request granted|communication to) (?:IPv[46] )?"
+    r"(\[[^\]]+\]|[^\s:]+|[0-9a-fA-F:]+?)(?::(\d+))?(?: \((locally|remotely) resolved\))?\.?$"
+)
 _ALERT = re.compile(r"^\* (?:TLSv[\d.]+|SSLv3|\(\d+\)) \((IN|OUT)\), TLS alert, ([\w ]+?) \((\d+)\):?$")
 _HANDSHAKE = re.compile(r"^\* (?:TLSv[\d.]+|SSLv3|\(\d+\))(?: \((IN|OUT)\))?, TLS handshake, (.+?) \(\d+\):?$")
 _REQUEST = re.compile(r"^> ([A-Z]+) (\S+) HTTP/[\d.]+$")

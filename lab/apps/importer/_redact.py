@@ -1,5 +1,6 @@
-"""What customers hide before pasting (``x.x.x.x``, ``<redacted>``, ``***``, ``api.<company>.com``), and the
-stand-ins the lab uses for it. Pure."""
+"""Names as customers paste them and as the lab serves them: what customers hide before pasting
+(``x.x.x.x``, ``<redacted>``, ``***``, ``api.<company>.com``) and the stand-ins the lab uses for it, and
+host names in the form a hosts file and a certificate take (IDNA). Pure."""
 
 from __future__ import annotations
 
@@ -35,3 +36,18 @@ def clean_word(word: str) -> str:
             r"(?<=://)((?:[^/@]*@)?)([^/:?#\[\]]+|\[[^\]]+\])", lambda m: m.group(1) + clean_host(m.group(2)), word
         )
     return word
+
+
+def dns_name(name: str) -> str:
+    """``name`` as the lab can serve it: IDNA (punycode) for non-ASCII, "" for what is no DNS name at all."""
+    bare = name.strip().rstrip(".").lower()
+    if not bare.isascii():
+        try:
+            bare = bare.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    labels = bare.removeprefix("*.").split(".")
+    ok = 0 < len(bare) <= 253 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label) for label in labels
+    )
+    return bare if ok else ""

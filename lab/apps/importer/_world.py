@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from lab.apps.importer._observe import Observation
+from lab.apps.importer._redact import dns_name
 from lab.protocols.netaddr import format_address, is_ip
 
 _PLACEHOLDERS = ipaddress.ip_network("198.18.0.0/15")
@@ -97,8 +98,6 @@ class World:
         """The client's DNS answered ``name`` with ``ip`` (a first answer wins; a different one is noted)."""
         if is_ip(name):
             return
-        from lab.apps.importer._behave import dns_name
-
         served = dns_name(name)
         if not served:
             self.todos.append(f"line {line}: {name!r} is no DNS name the lab can put in the hosts file")
