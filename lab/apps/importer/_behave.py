@@ -134,7 +134,7 @@ def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
         spec["subject"] = inline({k if re.fullmatch(r"\w+", k) else toml(k): toml(v) for k, v in fields.items()})
     issuer = {"cert-untrusted": "rogue", "cert-self-signed": "self"}.get(situation.kind)
     if issuer:
-        spec["issuer"] = toml(issuer)
+        spec["issuer"] = toml("rogue-chain" if situation.point == "chain" else issuer)
     if situation.kind == "cert-expired":
         spec["expired"] = "true"
     why = f"the certificate curl saw ({cert.subject})" if cert and cert.subject else "the host curl checked"
@@ -167,7 +167,9 @@ def _handshake(host: HostPlan, obs: Observation) -> None:
     if situation.kind == "tls-close":
         policy["linger"] = "false"  # it hangs up the moment the handshake fails
     why = "asked for a client certificate (Request CERT)" + (", and let curl in without one" if optional else "")
-    host.set("client_cert", inline(policy), why, obs.line, wins=not optional)
+    # Only a session that got past curl's own checks shows what the server does about the client certificate.
+    decides = optional or situation.point == "client-cert"
+    host.set("client_cert", inline(policy), why, obs.line, wins=decides)
 
 
 def _answer(host: HostPlan, situation: Situation, obs: Observation) -> None:

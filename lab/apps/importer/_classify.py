@@ -221,7 +221,8 @@ def _certificate(facts: Facts, exit_code: int, lowered: str) -> Situation | None
     if _any(lowered, _SELF) and "in certificate chain" not in lowered:
         return Situation(kind="cert-self-signed", where="client", evidence=lowered)
     if _any(lowered, _UNTRUSTED) and "alert" not in lowered:
-        return Situation(kind="cert-untrusted", where="client", evidence=lowered)
+        chain = "in certificate chain" in lowered  # the untrusted root came along (a TLS-inspecting proxy)
+        return Situation(kind="cert-untrusted", where="client", point="chain" if chain else "", evidence=lowered)
     return None
 
 

@@ -38,6 +38,13 @@ def _target(facts: Facts) -> tuple[str, int | None, str]:
         if authority:
             given = authority.group(2)
             return authority.group(1).strip("[]"), int(given) if given else None, "the Host header"
+    for entry in facts.verbose.pinned:  # "Added mydomain:443:88.88.88.88 to DNS cache": the name curl looked up
+        name, _, rest = entry.partition(":")
+        pinned_port = rest.partition(":")[0]
+        return name, int(pinned_port) if pinned_port.isdigit() else None, "the --resolve entry curl added"
+    if facts.ports and not facts.env:  # "Host x:443 was resolved." / "About to connect() to x port 443"
+        name, named_port = next(iter(facts.ports.items()))
+        return name, named_port, "the name curl resolved"
     for pattern in (
         r"resolve host:? '?([^'\s]+?)'?$",
         r"in connection to ([^\s:]+):(\d+)",

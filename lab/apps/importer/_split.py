@@ -205,7 +205,17 @@ def split(text: str) -> Transcript:
     return _finish(sessions, pending, variables)
 
 
+def _quoted(session: Session) -> bool:
+    """Output without a command that is only a line or two quoted in prose ("note this line: * ..."),
+    not a run: no exit line, no connection."""
+    if session.argv or len(session.output) > 2:
+        return False
+    return not any(re.match(r"^(?:curl: |\*\s+(?:Trying|Connected|Host .* was resolved))", o) for o in session.output)
+
+
 def _finish(sessions: list[Session], pending: list[Mention], variables: dict[str, str]) -> Transcript:
+    if any(not _quoted(s) for s in sessions):
+        sessions = [s for s in sessions if not _quoted(s)]
     ran = {s.command for s in sessions}
     mentions = list({m.command: m for m in pending if m.command not in ran}.values())
     if not sessions and mentions:  # only commands: draft them, without an outcome to expect

@@ -71,6 +71,9 @@ def expected(situation: Situation, customer: int | None, *, target: str, tls13: 
 
 def _expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
     kind = situation.kind
+    if kind == "cert-untrusted" and situation.point == "chain":
+        words = ("self-signed certificate in certificate chain", "self signed certificate in certificate chain")
+        return Expected(exits=(60,), errors=words)
     fixed: dict[str, Expected] = {
         "ok": Expected(exits=(0,)),
         "refused": Expected(exits=(7,), errors=("Failed to connect to",)),
