@@ -128,8 +128,8 @@ def _expected(situation: Situation, customer: int | None, *, target: str, tls13:
     if kind == "http-error":
         return Expected(exits=(22,), errors=(f"returned error: {situation.code}",) if situation.code else ())
     if kind == "usage":
-        words = error.removeprefix("curl: ").strip()
-        return Expected(exits=(2,), errors=(words,) if words else ())
+        usage = error.removeprefix("curl: ").strip()
+        return Expected(exits=(2,), errors=(usage,) if usage else ())
     stable = re.sub(r"^curl: \(\d+\) ", "", error).strip()  # unknown: the customer's own words, trimmed
     stable = re.split(r" after \d+ ms| in \d+ ms|, errno \d+", stable)[0]
     return Expected(exits=(customer,) if customer is not None else (), errors=(stable,) if stable else ())
