@@ -142,7 +142,8 @@ def _tunnel(obs: Observation, world: World) -> str | None:
 
 def _origin(world: World, obs: Observation, ip: str, port: int, name: str) -> HostPlan:
     kind = _behave.kind_for(obs)
-    host = world.host(kind, ip, port, name, obs.line)
+    label = f"{name} behind the proxy" if obs.plan.resolver == "proxy" else name  # what the proxy's DNS chose
+    host = world.host(kind, ip, port, label, obs.line)
     _behave.origin(host, obs, name)
     return host
 
