@@ -214,14 +214,9 @@ def _paths(table: Table) -> tuple[tuple[str, PathAnswer], ...]:
 
 def read_rules(table: Table, kind: str) -> tuple[ProxyRule, ...]:
     """``rules = [{ to = "*:8443", reply = 403 }, ...]`` for an ``http-proxy`` or a ``socks5`` host."""
-    raw = table.data.get("rules", [])
-    example = 'rules must be a list like [{ to = "*:8443", reply = 403 }]'
-    if not isinstance(raw, list):
-        table.fail(("rules",), f"{example}, not {describe(raw)}")
-        return ()
+    example = 'a rule looks like { to = "*:8443", reply = 403 }'
     rules = []
-    for i, spec in enumerate(raw):
-        entry = Table.of(spec, table.source.sub("rules", i), table.problems, "a rule")
+    for i, entry in table.entries("rules", "a rule", example):
         entry.only({"to", "reply", "delay"}, "rule key '{}'")
         to = entry.string("to", "", 'a destination pattern like "*:8443"')
         if not to:
