@@ -22,6 +22,7 @@ Theory of operation. Pure steps, no sockets and no files, then one replay (the C
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -30,8 +31,9 @@ from pathlib import Path
 from lab.apps.importer._draft import HANG_LIMIT, Draft, DraftHost, DraftStep, TranscriptError, draft
 from lab.apps.importer._observe import Observation, observe, parse_subject
 from lab.apps.importer._split import Mention, Session, Transcript, split
-from lab.errors import NamespaceUnavailable
+from lab.errors import LabError, NamespaceUnavailable
 from lab.model import scenario as scenarios
+from lab.protocols import curlversion
 
 __all__ = [
     "HANG_LIMIT",
@@ -43,6 +45,7 @@ __all__ = [
     "Session",
     "Transcript",
     "TranscriptError",
+    "curl_notes",
     "draft",
     "import_transcript",
     "observe",
@@ -106,7 +109,9 @@ def write_draft(transcript: str, output: str | None, *, check: bool = True) -> i
         raise TranscriptError(str(output), None, "already exists; choose another -o FILE or remove it first")
     if target is not None and target.suffix != ".toml":
         raise TranscriptError(str(output), None, "the draft is a scenario: give -o a .toml file name")
-    drafted = import_transcript(data.decode("utf-8", "replace"), transcript)
+    text_in = data.decode("utf-8", "replace")
+    drafted = import_transcript(text_in, transcript)
+    drafted = dataclasses.replace(drafted, notes=(*drafted.notes, *curl_notes(text_in)))
     loaded = _load(drafted, target.name if target else "draft.toml")
     report = ""
     if check and loaded.steps:
@@ -127,6 +132,23 @@ def write_draft(transcript: str, output: str | None, *, check: bool = True) -> i
     if report:
         print(report, file=sys.stderr)
     return 0
+
+
+def curl_notes(text: str) -> list[str]:
+    """The transcript's curl and TLS library, and where the lab's curl (``$LAB_CURL`` or PATH's) would differ."""
+    from lab.explain.curlchanges import differences
+    from lab.runtime import curlbin
+
+    theirs = curlversion.from_transcript(text)
+    tls = f"{theirs.tls} ({theirs.tls_evidence})" if theirs.tls else "TLS library not shown"
+    notes = [f"the customer's curl: {theirs.describe() or 'version not shown'}; {tls}"]
+    try:
+        ours = curlbin.choose().version
+    except LabError as exc:
+        return [*notes, f"the lab's curl: {exc}"]
+    found = differences(theirs, ours)
+    notes.append(f"the lab runs {ours}" + (", which differs:" if found else ""))
+    return notes + [f"  - {n}" for n in found]
 
 
 def _count(n: int, what: str) -> str:

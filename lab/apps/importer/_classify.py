@@ -3,8 +3,8 @@
 A :class:`Situation` is the failure in the lab's own terms - a TLS alert at a point of the handshake, a
 close, a certificate curl refused, a proxy's answer, a SOCKS reply code - read from curl's exit line and
 ``-v`` lines in the forms OpenSSL (1.x and 3), LibreSSL, NSS, Schannel, SecureTransport and GnuTLS builds
-print them (their documented forms: tests/data/import-forms/README.md; patterns, not copied text). :mod:`._today` says what
-today's curl prints for it, and the world builder (:mod:`._world`) which host behaviour reproduces it.
+print them (their documented forms, see tests/data/import-forms/README.md: patterns, not copied text).
+:mod:`._today` says what today's curl prints for it, and :mod:`._behave` which host behaviour reproduces it.
 """
 
 from __future__ import annotations
