@@ -230,7 +230,7 @@ def _expect(obs: Observation, placed: Placed) -> tuple[Expected | None, list[tup
         pairs.append(("tunnel", toml(placed.tunnel)))
     if found.errors:  # several: the words different curls (or TLS libraries) print for the same outcome
         words = toml(found.errors[0]) if len(found.errors) == 1 else _behave.toml_list(list(found.errors))
-        pairs.append(("error", words))
+        pairs.append(("error", words + (f"  # {found.wording}" if found.wording else "")))
     return found, pairs
 
 

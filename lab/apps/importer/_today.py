@@ -32,6 +32,7 @@ class Expected:
     exits: tuple[int, ...]  # the exit codes today's curl gives (two for a racy close)
     errors: tuple[str, ...] = ()  # pieces of the error line, any one of them (curl versions word it differently)
     note: str = ""  # why this differs from the transcript
+    wording: str = ""  # which curl (or TLS library) prints which of several ``errors``
 
 
 def alert_words(alert: str) -> str:
@@ -57,7 +58,11 @@ def _closed(situation: Situation, tls13: bool) -> Expected:
         return Expected(exits=(55, 56), errors=())
     if situation.close == "rst":
         return Expected(exits=(35,), errors=("Connection reset by peer",))
-    return Expected(exits=(35,), errors=("SSL_ERROR_SYSCALL", "unexpected eof while reading"))
+    return Expected(
+        exits=(35,),
+        errors=("SSL_ERROR_SYSCALL", "unexpected eof while reading"),
+        wording="SSL_ERROR_SYSCALL: curl before 8.11, or LibreSSL; unexpected eof: curl 8.11+ with OpenSSL",
+    )
 
 
 def expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
@@ -66,14 +71,21 @@ def expected(situation: Situation, customer: int | None, *, target: str, tls13: 
     if customer is None or customer in found.exits:
         return found
     why = _CHANGED.get((customer, found.exits[0]), "another curl or TLS library reports this situation so")
-    return Expected(exits=found.exits, errors=found.errors, note=f"the transcript shows exit {customer}; {why}")
+    return Expected(
+        exits=found.exits,
+        errors=found.errors,
+        wording=found.wording,
+        note=f"the transcript shows exit {customer}; {why}",
+    )
 
 
 def _expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
     kind = situation.kind
     if kind == "cert-untrusted" and situation.point == "chain":
         words = ("self-signed certificate in certificate chain", "self signed certificate in certificate chain")
-        return Expected(exits=(60,), errors=words)
+        return Expected(
+            exits=(60,), errors=words, wording="self-signed: OpenSSL 3; self signed: OpenSSL 1.1 and LibreSSL"
+        )
     fixed: dict[str, Expected] = {
         "ok": Expected(exits=(0,)),
         "refused": Expected(exits=(7,), errors=("Failed to connect to",)),
@@ -85,7 +97,11 @@ def _expected(situation: Situation, customer: int | None, *, target: str, tls13:
         "eof-after-request": Expected(exits=(56,), errors=("unexpected eof while reading",)),
         "plain-on-tls": Expected(exits=(35,), errors=("wrong version number",)),
         "cert-untrusted": Expected(exits=(60,), errors=("unable to get local issuer certificate",)),
-        "cert-self-signed": Expected(exits=(60,), errors=("self-signed certificate", "self signed certificate")),
+        "cert-self-signed": Expected(
+            exits=(60,),
+            errors=("self-signed certificate", "self signed certificate"),
+            wording="self-signed: OpenSSL 3; self signed: OpenSSL 1.1 and LibreSSL",
+        ),
         "cert-expired": Expected(exits=(60,), errors=("certificate has expired",)),
         "proxy-drop": Expected(
             exits=(56,),
