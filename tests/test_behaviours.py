@@ -43,6 +43,8 @@ CASES = [
     ("untrusted", ["https://api.partner.test/"], 60, "unable to get local issuer", "partner", "tls-failed"),
     ("untrusted-root-sent", ["https://mitm.test/"], 60, "self-signed certificate in certificate chain", "mitm",
      "tls-failed"),
+    ("no-intermediate", ["https://nochain.test/"], 60, "unable to get local issuer certificate", "nochain",
+     "tls-failed"),
     ("cn-only-ok", ["https://intranet/"], 0, "", "cnonly", "response"),
     ("cn-only-wrong", ["https://cn.test/"], 60, "subject name 'intranet' does not match", "cnonly", "tls-ok"),
     ("expired", ["https://legacy.shop.test/"], 60, "certificate has expired", "legacy", "tls-failed"),

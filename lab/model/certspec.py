@@ -19,3 +19,4 @@ class CertSpec:
     subject: tuple[tuple[str, str], ...] = ()
     issuer: str = "ev"
     expired: bool = False
+    intermediate: bool = True  # False: sent without its intermediate ("unable to verify the first certificate")

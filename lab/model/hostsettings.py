@@ -115,7 +115,7 @@ def _proxy(kind: str, name: str, table: Table) -> ProxySettings:
 
 def read_cert(name: str, table: Table) -> CertSpec:
     cert = table.sub("cert", "'cert'")
-    cert.only({"names", "ips", "subject", "issuer", "expired"}, "cert key '{}'")
+    cert.only({"names", "ips", "subject", "issuer", "expired", "intermediate"}, "cert key '{}'")
     names = cert.strings("names", [name], "cert.names must be a list of DNS names")
     for i, dns_name in enumerate(names):
         if not _dns_name_ok(dns_name):
@@ -136,6 +136,7 @@ def read_cert(name: str, table: Table) -> CertSpec:
         subject=tuple((subject or {"CN": default_cn}).items()),
         issuer=cert.choice("issuer", "ev", ISSUERS, "issuer"),
         expired=cert.boolean("expired", False),
+        intermediate=cert.boolean("intermediate", True),
     )
 
 

@@ -146,6 +146,7 @@ class Pki:
             "subject": dict(cert.subject),
             "issuer": cert.issuer,
             "expired": cert.expired,
+            **({"intermediate": False} if not cert.intermediate else {}),
         }
         issuers = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca, "rogue-chain": self.rogue_ca, "self": None}
         issuer = issuers[cert.issuer]
@@ -162,6 +163,7 @@ class Pki:
             expired=cert.expired,
             spec=spec,
             with_root=cert.issuer == "rogue-chain",  # the untrusted root sent along: "self-signed ... in chain"
+            chain=cert.intermediate,
         )
         self.save()
         return made.pair

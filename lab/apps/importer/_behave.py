@@ -133,7 +133,9 @@ def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
     if fields:
         spec["subject"] = inline({k if re.fullmatch(r"\w+", k) else toml(k): toml(v) for k, v in fields.items()})
     issuer = {"cert-untrusted": "rogue", "cert-self-signed": "self"}.get(situation.kind)
-    if issuer:
+    if situation.kind == "cert-untrusted" and situation.point == "first":
+        spec["intermediate"] = "false"  # a chain curl could complete with the intermediate the server left out
+    elif issuer:
         spec["issuer"] = toml("rogue-chain" if situation.point == "chain" else issuer)
     if situation.kind == "cert-expired":
         spec["expired"] = "true"

@@ -156,6 +156,8 @@ def _proxy(facts: Facts, exit_code: int, lowered: str, proxied: str | None) -> S
     if facts.proxy_status is not None and not connected:
         return Situation(kind="proxy-status", where="proxy", code=facts.proxy_status)
     tunneling = facts.tunnel is not None and not connected
+    if tunneling and exit_code == 28:
+        return Situation(kind="proxy-timeout", where="proxy")
     if tunneling and ("connect aborted" in lowered or _any(lowered, _CLOSED) or exit_code in (52, 56)):
         rst = "rst" if "reset" in lowered and "connect aborted" not in lowered else "fin"
         return Situation(kind="proxy-drop", where="proxy", close=rst, evidence=lowered)
@@ -221,8 +223,12 @@ def _certificate(facts: Facts, exit_code: int, lowered: str) -> Situation | None
     if _any(lowered, _SELF) and "in certificate chain" not in lowered:
         return Situation(kind="cert-self-signed", where="client", evidence=lowered)
     if _any(lowered, _UNTRUSTED) and "alert" not in lowered:
-        chain = "in certificate chain" in lowered  # the untrusted root came along (a TLS-inspecting proxy)
-        return Situation(kind="cert-untrusted", where="client", point="chain" if chain else "", evidence=lowered)
+        point = ""
+        if "in certificate chain" in lowered:  # the untrusted root came along (a TLS-inspecting proxy)
+            point = "chain"
+        elif "verify the first certificate" in lowered:  # the server left out its intermediate
+            point = "first"
+        return Situation(kind="cert-untrusted", where="client", point=point, evidence=lowered)
     return None
 
 
@@ -240,7 +246,7 @@ def _tls(facts: Facts, exit_code: int, lowered: str, text: str) -> Situation | N
         return Situation(kind="tls-alert", alert=alert, point=point, evidence=text)
     if _any(lowered, _PLAIN):
         return Situation(kind="plain-on-tls", evidence=text)
-    closed = _any(lowered, _CLOSED)
+    closed = _any(lowered, _CLOSED) or re.search(r"errno (?:104|54|10054)\b", lowered)
     rst = "rst" if ("reset" in lowered or re.search(r"errno (104|54|10054)\b", lowered)) else "fin"
     if closed and exit_code == 35:
         point = "server-hello" if facts.shook("Server hello") else "client-hello"

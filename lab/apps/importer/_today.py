@@ -81,6 +81,9 @@ def expected(situation: Situation, customer: int | None, *, target: str, tls13: 
 
 def _expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
     kind = situation.kind
+    if kind == "cert-untrusted" and situation.point == "first":  # OpenSSL 1.0's words; 1.1+ say "local issuer"
+        words = ("unable to get local issuer certificate", "unable to verify the first certificate")
+        return Expected(exits=(60,), errors=words, wording="local issuer: OpenSSL 1.1 and later; first: OpenSSL 1.0")
     if kind == "cert-untrusted" and situation.point == "chain":
         words = ("self-signed certificate in certificate chain", "self signed certificate in certificate chain")
         return Expected(
