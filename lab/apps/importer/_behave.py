@@ -65,8 +65,10 @@ def silent(host: HostPlan, obs: Observation) -> None:
     host.set("mode", toml("silent"), "took the connection and never answered", obs.line)
 
 
-def origin(host: HostPlan, obs: Observation, name: str) -> None:
-    """The settings of the server a session reached (or a ``reset`` host's mode)."""
+def origin(host: HostPlan, obs: Observation, name: str, *, followed: tuple[str, str] | None = None) -> None:
+    """The settings of the server a session's outcome happened at (or a ``reset`` host's mode).
+
+    ``followed``: (scheme, host) of the URL a redirect led to, when the outcome happened there (``-L``)."""
     situation = obs.situation
     if host.kind not in ("reset", "origin"):
         return  # the address is another session's proxy: noted by World.host
@@ -77,10 +79,12 @@ def origin(host: HostPlan, obs: Observation, name: str) -> None:
             silent(host, obs)
         return
     url = obs.plan.url
-    https = url is not None and url.scheme == "https" and situation.kind != "plain-on-tls"
+    scheme = followed[0] if followed else (url.scheme if url else "")
+    https = scheme == "https" and situation.kind != "plain-on-tls"
     plain_or_tls(host, https, obs)
     if https:
-        _certificate(host, obs, name)
+        checked = None if obs.options.flag("insecure") else (followed[1] if followed else obs.plan.verify_name)
+        _certificate(host, obs, name, checked)
         _handshake(host, obs)
     _answer(host, situation, obs)
 
@@ -109,10 +113,9 @@ def cert_names(cert: Cert | None) -> tuple[list[str], list[str]]:
     return [n for n in dict.fromkeys(dns_name(n) for n in names) if n], ips
 
 
-def _certificate(host: HostPlan, obs: Observation, name: str) -> None:
+def _certificate(host: HostPlan, obs: Observation, name: str, checked: str | None) -> None:
     situation, cert = obs.situation, obs.facts.server_cert
     names, ips = cert_names(cert)
-    checked = obs.plan.verify_name
     fields, _ = parse_subject(cert.subject if cert else "")
     spec: dict[str, str] = {}
     if situation.kind == "cert-name":

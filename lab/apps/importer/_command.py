@@ -57,6 +57,11 @@ def _files(obs: Observation, argv: list[str], changes: list[str]) -> list[str]:
         wanted.pop("key" if "private key" in situation.evidence else "cert")
     if situation.kind == "ca-file":
         wanted.pop("cacert")
+    options = parse_command(argv, lenient=True)
+    types = [g for g in options.given if g.name in ("cert-type", "key-type") and (g.value or "").upper() != "PEM"]
+    if types and ("cert" in wanted or "key" in wanted):  # the lab's files are PEM
+        changes += [f"{g.spelling} {g.value} dropped (the lab's certificate files are PEM)" for g in types]
+        argv = list(options.without("cert-type", "key-type"))
     for name, lab_file in wanted.items():
         options = parse_command(argv, lenient=True)
         given = [g for g in options.given if g.name == name and g.value is not None and g.value != lab_file]
@@ -66,6 +71,10 @@ def _files(obs: Observation, argv: list[str], changes: list[str]) -> list[str]:
                 why = f"the lab certificate that makes a server answer {situation.alert}"
             changes += [f"{g.spelling} {g.value} -> {lab_file} ({why})" for g in given]
             argv = list(options.with_value(name, lab_file))
+    options = parse_command(argv, lenient=True)
+    if "key" in wanted and options.uses("cert") and not options.uses("key"):  # a PKCS#12 held both; the lab's are two
+        argv[1:1] = ["--key", wanted["key"]]
+        changes.append(f"--key {wanted['key']} added (the lab's certificate and key are separate files)")
     return argv
 
 

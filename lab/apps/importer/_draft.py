@@ -222,7 +222,7 @@ def _expect(obs: Observation, placed: Placed) -> tuple[Expected | None, list[tup
     if found.exits:  # two codes: a racy outcome, either is the customer's
         exits = str(found.exits[0]) if len(found.exits) == 1 else f"[{', '.join(map(str, found.exits))}]"
         pairs.append(("exit", exits))
-    if found.exits == (0,) and placed.reached:
+    if placed.reached and (found.exits == (0,) or obs.facts.follows):  # a redirect's answer reached curl first
         pairs.append(("reached", toml(placed.reached)))
     elif found.exits and found.exits != (0,) and obs.situation.kind != "http-error":
         pairs.append(("reached", toml("none")))

@@ -24,7 +24,7 @@ class Placed:
 
     proxy: HostPlan | None = None
     origin: HostPlan | None = None  # the server the situation happened at (the last hop)
-    reached: str | None = None  # the host whose answer reached curl (success)
+    reached: str | None = None  # the host whose answer reached curl last (on success; or a redirect's)
     tunnel: str | None = None  # what the proxy was asked for, as the lab's proxy will report it
     todos: list[str] = field(default_factory=list)
 
@@ -111,9 +111,15 @@ def place(world: World, obs: Observation) -> Placed:
     world.used_ips.add(ip)
     if placed.proxy is not None and plan.resolver == "proxy":
         _behave.proxy_dns(placed.proxy, plan.target_host, ip, obs)
+    if obs.facts.follows and plan.proxy is None:  # -L: the outcome happened at the last hop
+        first = world.host("origin", ip, plan.target_port, plan.target_host, obs.line)
+        _behave.plain_or_tls(first, plan.url.scheme == "https", obs)
+        placed.origin, placed.reached = _follow(world, obs, first)
+        return placed
     origin = _origin(world, obs, ip, plan.target_port, plan.target_host)
     placed.origin = origin
-    placed.reached = _hops(world, obs, origin, proxy_name)
+    _behave.answers(origin, obs.facts.hops[:1], obs)
+    placed.reached = origin.name if situation.kind == "ok" else None
     return placed
 
 
@@ -148,18 +154,15 @@ def _origin(world: World, obs: Observation, ip: str, port: int, name: str) -> Ho
     return host
 
 
-def _hops(world: World, obs: Observation, first: HostPlan, proxy_name: str | None) -> str | None:
-    """``-L``: every hop's answer on its host; returns the host whose answer reached curl last (on success)."""
+def _follow(world: World, obs: Observation, first: HostPlan) -> tuple[HostPlan, str | None]:
+    """``-L``: every hop's answer on its host, and the outcome at the last one. Returns (the host the outcome
+    happened at, the host whose answer reached curl on success)."""
     facts = obs.facts
-    ok = obs.situation.kind == "ok"
-    if not facts.follows:
-        _behave.answers(first, facts.hops[:1], obs)
-        return first.name if ok else None
     reached = first
     for number, hop in enumerate(facts.hops):
         host = reached
         followed = urlsplit(facts.follows[number - 1]) if 0 < number <= len(facts.follows) else None
-        if hop.connected is not None and hop.connected.ip and obs.plan.proxy is None:
+        if hop.connected is not None and hop.connected.ip:
             ip = usable_ip(hop.connected.ip) or reached.ip
             name = (followed.hostname if followed else None) or hop.connected.name or hop.host
             world.resolve(name, ip, obs.line)
@@ -170,11 +173,17 @@ def _hops(world: World, obs: Observation, first: HostPlan, proxy_name: str | Non
                 _behave.hop_certificate(host, name, obs)
         _behave.answers(host, [hop], obs)
         reached = host
-    for url in facts.follows:
-        parts = urlsplit(url)
-        if parts.hostname and parts.hostname not in world.client and not is_ip(parts.hostname):
-            _target_for_follow(world, obs, parts.hostname)
-    return reached.name if ok else None
+    if obs.situation.kind == "ok" or len(facts.hops) > len(facts.follows):
+        return reached, reached.name if obs.situation.kind == "ok" else None
+    last = urlsplit(facts.follows[-1])  # the redirect curl followed and failed at: no answer came from it
+    name = last.hostname or reached.name
+    port = last.port or (443 if last.scheme == "https" else 80)
+    seen = next((usable_ip(c.ip) for c in reversed(facts.verbose.connections) if c.name == name and c.ip), None)
+    ip = seen or client_address(obs, name) or world.client.get(name) or world.placeholder(f"the address of {name}")
+    world.resolve(name, ip, obs.line)
+    host = world.host(_behave.kind_for(obs), ip, port, name, obs.line)
+    _behave.origin(host, obs, name, followed=(last.scheme, name))
+    return host, reached.name  # the redirect's answer is the last that reached curl
 
 
 def _target_for_follow(world: World, obs: Observation, name: str) -> None:
