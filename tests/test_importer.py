@@ -192,6 +192,8 @@ SITUATIONS = [
     ("* Establish HTTP proxy tunnel to x:443\ncurl: (28) Proxy CONNECT aborted due to timeout", 28, "http",
      ("proxy-timeout", None, "", "fin")),
     ("curl: (58) unable to set private key file: 'k.pem' type PEM", 58, None, ("client-cert-file", None, "", "fin")),
+    ("* NSS: client certificate not found (nickname not specified)\ncurl: (35) NSS: client certificate not found "
+     "(nickname not specified)", 35, None, ("tls-alert", "handshake_failure", "client-cert", "fin")),
     ("curl: (35) error:1408F10B:SSL routines:ssl3_get_record:wrong version number", 35, None,
      ("plain-on-tls", None, "", "fin")),
     ("curl: (56) Received HTTP code 407 from proxy after CONNECT", 56, "http", ("proxy-status", None, "", "fin")),
@@ -352,6 +354,16 @@ def test_client_certificates_follow_the_alert_the_server_sent() -> None:
 def test_files_curl_would_write_go_to_dev_null() -> None:
     step = _draft("$ curl -v -O -D h.txt https://x/f.tgz\n" + OUT).steps[0]
     assert step.run == "curl -o /dev/null -v -D /dev/null https://x/f.tgz"
+
+
+def test_the_customer_s_machine_and_files_stay_out() -> None:
+    paste = "$ curl -v --interface eth1 -F doc=@report.pdf -d @body.json https://x/up 2>&1 | tee log.txt\n" + OUT
+    assert _draft(paste).steps[0].run == "curl -v -F doc=@/dev/null -d @/dev/null https://x/up"
+
+
+def test_a_body_over_several_lines() -> None:
+    paste = "$ curl -v -X POST https://x/api -d '{\n  \"a\": 1\n}' -H 'Content-Type: application/json'\n" + OUT
+    assert importer.split(paste).sessions[0].argv[-3:] == ('{\n"a": 1\n}', "-H", "Content-Type: application/json")
 
 
 @needs_full_seed

@@ -51,7 +51,7 @@ CLIENT_CERT_ALERTS = {
 }  # fmt: skip
 _CLOSED = ("ssl_error_syscall", "unexpected eof", "unknown ssl protocol error", "end of file",
            "non-properly terminated", "failed to receive handshake", "connection was reset", "connection reset",
-           "reset by peer")  # fmt: skip
+           "reset by peer", "error in the push function", "error in the pull function")  # fmt: skip
 _PLAIN = ("wrong version number", "unknown protocol", "packet length too long", "record_too_long",
           "exceeded the maximum permissible length", "unexpected tls packet")  # fmt: skip
 _NAME = ("no alternative certificate subject name", "does not match target host", "subjectaltname does not match",
@@ -61,7 +61,8 @@ _SELF = ("self signed certificate", "self-signed certificate")
 _UNTRUSTED = ("unable to get local issuer", "unable to get issuer", "certificate verify failed", "verify that the ca",
               "issuer is not recognized", "unknown_issuer", "not trusted", "invalid certificate chain",
               "certificate verification failed (result", "server certificate verification failed",
-              "unable to verify the first certificate", "untrusted_root", "in certificate chain")  # fmt: skip
+              "unable to verify the first certificate", "untrusted_root", "in certificate chain",
+              "issuer certificate is invalid")  # fmt: skip
 _LOCAL_FILES = ("private key file", "load pem client certificate", "unable to use client certificate",
                 "client certificate not found", "load the certificate", "import cert file", "find the certificate",
                 "could not load client key")  # fmt: skip
@@ -205,6 +206,10 @@ def _connection(facts: Facts, exit_code: int, lowered: str) -> Situation | None:
 
 
 def _certificate(facts: Facts, exit_code: int, lowered: str) -> Situation | None:
+    if "client certificate not found (nickname not specified)" in lowered:  # no --cert was given
+        # old NSS curls gave up when a server asked for a certificate and none was configured; today's curl
+        # sends none, and a server that requires one refuses the handshake (TLS 1.2 in that era)
+        return Situation(kind="tls-alert", alert="handshake_failure", point="client-cert", evidence=lowered)
     if (exit_code == 58 or _any(lowered, _LOCAL_FILES)) and "alert" not in lowered:
         return Situation(kind="client-cert-file", where="client", evidence=lowered)
     if exit_code == 77 or "certificate verify locations" in lowered or "trust anchors from file" in lowered:

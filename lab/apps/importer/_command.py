@@ -28,6 +28,9 @@ LAB_CERT_FOR_ALERT = {
 }
 _WRITES = ("output", "dump-header", "cookie-jar", "trace", "trace-ascii", "stderr", "libcurl", "etag-save", "hsts")
 _DROPS = ("remote-name", "remote-name-all", "output-dir", "config", "remote-header-name", "create-dirs")
+# Options that name the customer's machine (its interfaces, DNS servers, DoH resolver): the lab has none of them.
+_MACHINE = ("interface", "local-port", "dns-servers", "dns-interface", "dns-ipv4-addr", "dns-ipv6-addr", "doh-url")
+_READS = ("upload-file", "data", "data-binary", "data-ascii", "data-urlencode", "form", "json")
 _SILENT_SINKS = ("/dev/null", "-", "nul", "NUL", "%")
 
 
@@ -96,6 +99,29 @@ def _writes(argv: list[str], changes: list[str]) -> list[str]:
     return argv
 
 
+def _machine(argv: list[str], changes: list[str]) -> list[str]:
+    """Options that only make sense on the customer's machine go; files curl would read become /dev/null."""
+    options = parse_command(argv, lenient=True)
+    mine = [g for g in options.given if g.name in _MACHINE]
+    if mine:
+        changes += [f"{g.spelling} {g.value} dropped (the customer's machine, not the lab's)" for g in mine]
+        argv = list(options.without(*_MACHINE))
+        options = parse_command(argv, lenient=True)
+    words = list(options.args)
+    for g in options.given:
+        if g.name not in _READS or g.value is None or g.value_word is None:
+            continue
+        value = g.value
+        if g.name == "upload-file" and value not in ("-", "."):
+            value = "/dev/null"
+        else:  # -d @file, -F name=@file, -F name=<file
+            value = re.sub(r"(^@|=@|=<)([^;,\s]+)", lambda m: m.group(1) + "/dev/null", value)
+        if value != g.value:
+            changes.append(f"{g.spelling} {g.value} -> {value} (the customer's file is not here)")
+            words[g.value_word] = value
+    return [options.program, *words]
+
+
 def _time_limit(obs: Observation, argv: list[str], changes: list[str]) -> list[str]:
     if obs.situation.kind not in WAITING:
         return argv
@@ -140,6 +166,7 @@ def lab_command(obs: Observation) -> tuple[list[str], list[str], list[str]]:
     argv = _unknown_options(obs, argv, changes)
     argv = _files(obs, argv, changes)
     argv = _writes(argv, changes)
+    argv = _machine(argv, changes)
     argv = _time_limit(obs, argv, changes)
     unset = [w for w in argv if re.search(r"\$\{?[A-Za-z_]", w)]
     if unset:

@@ -119,7 +119,44 @@ def _continued(text: str, following: list[Line]) -> tuple[str, int]:
         used += 1
         nxt = re.sub(r"^>\s?", "", nxt)  # bash's continuation prompt
         text = text[:-1].rstrip() + " " + nxt.strip()
+    while _open_quote(text) and used < len(following) and used < _MAX_GAP:  # -d '{ ... }' over several lines
+        text += "\n" + following[used].text
+        used += 1
     return text, used
+
+
+def _open_quote(text: str) -> bool:
+    try:
+        shlex.split(text, comments=True)
+    except ValueError:
+        return True
+    return False
+
+
+def _command_only(text: str) -> str:
+    """The curl command without what the shell does around it: ``| grep``, ``2>&1``, ``> out``, ``; echo``."""
+    out: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "|;&" or (char == ">" and (i == 0 or text[i - 1] in " \t0123456789")):
+            if char == "&" and text[i - 1 : i] == ">":
+                i += 1
+                continue
+            if char == ">":  # a redirection: drop it and its target, keep going
+                rest = re.match(r">>?&?\s*[^\s;|&]*", text[i:])
+                out = out[:-1] if out and out[-1].isdigit() else out
+                i += len(rest.group(0)) if rest else 1
+                continue
+            break
+        out.append(char)
+        i += 1
+    return "".join(out).rstrip()
 
 
 def _words(text: str, variables: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -133,7 +170,7 @@ def _words(text: str, variables: dict[str, str]) -> tuple[tuple[str, ...], tuple
         unset.append(name)
         return match.group(0)
 
-    filled = _VARIABLE.sub(fill, text)
+    filled = _VARIABLE.sub(fill, _command_only(text))
     try:
         words = shlex.split(filled, comments=True, posix=True)
     except ValueError:  # an unbalanced quote (often in a comment or a redacted part): split on blanks
