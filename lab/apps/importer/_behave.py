@@ -221,7 +221,9 @@ def proxy(host: HostPlan, obs: Observation) -> None:
     unknown_name = not is_ip(plan.target_host) and plan.resolver == "proxy" and situation.code in (4, 502)
     if unknown_name:  # the proxy's own DNS has no answer: left out of its table, the lab's proxy says the same
         host.notes.append(f"{plan.target_host} is left out of its DNS: it answered {situation.code} (line {obs.line})")
-    elif (situation.kind == "proxy-status" and situation.code != 407) or situation.kind == "socks-reply":
+    elif situation.kind == "proxy-status" and situation.code != 407 and 300 <= (situation.code or 0) <= 599:
+        reply = str(situation.code)
+    elif situation.kind == "socks-reply" and 1 <= (situation.code or 0) <= 8:
         reply = str(situation.code)
     elif situation.kind == "proxy-drop" or (situation.kind == "socks-drop" and situation.point == "request"):
         reply = toml("reset" if situation.close == "rst" else "drop")

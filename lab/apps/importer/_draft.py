@@ -82,6 +82,9 @@ class Draft:
 
     def render(self) -> str:
         """The scenario as TOML, with comments that say where each value came from."""
+        return "\n".join(_one_line_comments(self._lines())) + "\n"
+
+    def _lines(self) -> list[str]:
         out = [
             f"# Drafted by `lab import {self.source}`: review it, then `lab check` and `lab run` this file.",
             "# Hosts, names and expectations come from what curl -v printed; comments quote the evidence.",
@@ -113,7 +116,12 @@ class Draft:
             out += ["", "# The transcript also mentions these commands, without their output (nothing to reproduce):"]
             for mention in self.mentions:
                 out += [f"# line {mention.line}:", "# [[steps]]", f"# run = {toml(mention.command)}"]
-        return "\n".join(out) + "\n"
+        return out
+
+
+def _one_line_comments(lines: list[str]) -> list[str]:
+    """A comment quoting the paste stays one line (a command typed over several lines, a body with newlines)."""
+    return [line.replace("\n", " \u23ce ") if line.startswith("#") else line for line in lines]
 
 
 def _key(name: str) -> str:

@@ -119,9 +119,12 @@ def _continued(text: str, following: list[Line]) -> tuple[str, int]:
         used += 1
         nxt = re.sub(r"^>\s?", "", nxt)  # bash's continuation prompt
         text = text[:-1].rstrip() + " " + nxt.strip()
-    while _open_quote(text) and used < len(following) and used < _MAX_GAP:  # -d '{ ... }' over several lines
-        text += "\n" + following[used].text
-        used += 1
+    joined, more = text, used
+    while _open_quote(joined) and more < len(following) and more < used + _MAX_GAP:  # -d '{...}' over lines
+        joined += "\n" + following[more].text
+        more += 1
+    if not _open_quote(joined):  # a quote that never closes was a typo: keep the one line
+        return joined, more
     return text, used
 
 
