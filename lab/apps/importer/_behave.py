@@ -221,9 +221,7 @@ def proxy(host: HostPlan, obs: Observation) -> None:
     unknown_name = not is_ip(plan.target_host) and plan.resolver == "proxy" and situation.code in (4, 502)
     if unknown_name:  # the proxy's own DNS has no answer: left out of its table, the lab's proxy says the same
         host.notes.append(f"{plan.target_host} is left out of its DNS: it answered {situation.code} (line {obs.line})")
-    elif situation.kind == "proxy-status" and situation.code != 407 and 300 <= (situation.code or 0) <= 599:
-        reply = str(situation.code)
-    elif situation.kind == "socks-reply" and 1 <= (situation.code or 0) <= 8:
+    elif _valid_reply(situation):
         reply = str(situation.code)
     elif situation.kind == "proxy-drop" or (situation.kind == "socks-drop" and situation.point == "request"):
         reply = toml("reset" if situation.close == "rst" else "drop")
@@ -239,6 +237,14 @@ def proxy(host: HostPlan, obs: Observation) -> None:
             host.rules.append(rule)
             host.notes.append(f"rule for {target}: {situation.kind} (line {obs.line})")
     del options
+
+
+def _valid_reply(situation: Situation) -> bool:
+    """A status a proxy rule can answer with: HTTP 300-599 but 407 (that is a login), SOCKS5 1-8."""
+    code = situation.code or 0
+    if situation.kind == "proxy-status":
+        return code != 407 and 300 <= code <= 599
+    return situation.kind == "socks-reply" and 1 <= code <= 8
 
 
 def proxy_dns(host: HostPlan, name: str, ip: str, obs: Observation) -> None:
