@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from lab.apps import importer
+from lab.apps import cli, importer
 from lab.apps.importer._check import StepCheck, check
+from lab.model import scenario
 from lab.paths import ROOT
 
 pytestmark = pytest.mark.netns
@@ -135,3 +136,16 @@ async def test_the_whole_seed_chat() -> None:
     -v line the chat quotes in its prose is not taken for a fifth run."""
     checks = await _checked(SEED_FULL)
     assert [(c.exit_code, c.reproduced) for c in checks] == [(60, True), (35, True), (28, True), (28, True)]
+
+
+def test_lab_import_checks_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI: the draft is replayed once, the report says which steps reproduce, and the file holds the
+    lab's verdict (lesson and decided_by) for each step."""
+    out = tmp_path / "case.toml"
+    assert cli.main(["import", str(CORPUS / "026-mtls-three-commands.txt"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "checked: 3 of 3 steps reproduce the transcript's outcome with today's curl" in err
+    assert "step 2 (transcript line 36): reproduced (exit 56" in err
+    loaded = scenario.load(out)
+    assert [s.expect.decided_by for s in loaded.steps] == ["cert check", "client-cert check", "--resolve"]
+    assert loaded.steps[1].lesson.startswith("The client-certificate check decided:")

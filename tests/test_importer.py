@@ -453,3 +453,19 @@ def test_the_drafted_lines_read_as_curl_v() -> None:
     """The draft quotes only lines curlv reads (the same reader as the lab's own runs)."""
     session = importer.split(CURL_788.read_text(encoding="utf-8")).sessions[0]
     assert curlv.parse("\n".join(session.output)).error_code == 60
+
+
+def test_without_namespaces_the_draft_is_written_unchecked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lab.errors import NamespaceUnavailable
+    from lab.runtime import netns
+
+    def refuse() -> None:
+        raise NamespaceUnavailable("unshare(network, mount) failed (Operation not permitted)")
+
+    monkeypatch.setattr(netns, "enter", refuse)
+    out = tmp_path / "case.toml"
+    assert cli.main(["import", str(CURL_788), "-o", str(out)]) == 0
+    assert "not checked (no replay here): unshare(network, mount) failed" in capsys.readouterr().err
+    assert scenario.load(out).steps
