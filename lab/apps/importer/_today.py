@@ -80,6 +80,8 @@ def expected(situation: Situation, customer: int | None, *, target: str, tls13: 
 
 
 def _expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
+    # Long on purpose: one table of situations, then one short branch per situation that needs its details;
+    # split up, the answer for one situation would be spread over several functions.
     kind = situation.kind
     if kind == "cert-untrusted" and situation.point == "first":  # OpenSSL 1.0's words; 1.1+ say "local issuer"
         words = ("unable to get local issuer certificate", "unable to verify the first certificate")
