@@ -96,8 +96,8 @@ class World:
 
     def resolve(self, name: str, ip: str, line: int) -> None:
         """The client's DNS answered ``name`` with ``ip`` (a first answer wins; a different one is noted)."""
-        if is_ip(name):
-            return
+        if is_ip(name) or (name.lower() == "localhost" and ipaddress.ip_address(ip).is_loopback):
+            return  # the hosts file has localhost already
         served = dns_name(name)
         if not served:
             self.todos.append(f"line {line}: {name!r} is no DNS name the lab can put in the hosts file")
