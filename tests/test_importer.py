@@ -299,7 +299,7 @@ def test_redacted_addresses_get_placeholders_and_todos(tmp_path: Path) -> None:
     loaded = _load(drafted, tmp_path)
     assert loaded.client.hosts == {"www.example.com": "198.18.0.1"}
     assert any(
-        "198.18.0.1 stands for the address the client's DNS gives for www.example.com" in n for n in drafted.notes
+        "198.18.0.1 stands for the address the client's DNS gives for www.example.com" in n for n in drafted.todos
     )
     origin = loaded.hosts["www-example-com"].settings
     assert isinstance(origin, OriginSettings)

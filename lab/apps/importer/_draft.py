@@ -77,7 +77,8 @@ class Draft:
     client_hosts: tuple[tuple[str, str], ...]
     steps: tuple[DraftStep, ...]
     mentions: tuple[Mention, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # facts about the transcript (its curl, the lab's)
+    todos: tuple[str, ...] = ()  # what the transcript did not show and the draft had to choose
     expectations: tuple[Expected, ...] = field(default=())  # per step, for the check
 
     def render(self) -> str:
@@ -94,7 +95,8 @@ class Draft:
             "hosts that behave the way the transcript shows.",
             '"""',
         ]
-        out += [f"# TODO: {n}" for n in self.notes]
+        out += [f"# TODO: {t}" for t in self.todos]
+        out += [f"# note: {n}" for n in self.notes]
         for host in self.hosts:
             out += ["", f"[hosts.{_key(host.name)}]"]
             out += [f"# {n}" for n in host.notes]
@@ -154,7 +156,7 @@ def draft(transcript: Transcript, source: str) -> Draft:
         client_hosts=tuple(world.client.items()),
         steps=tuple(steps),
         mentions=transcript.mentions,
-        notes=tuple(world.todos),
+        todos=tuple(world.todos),
         expectations=tuple(expectations),
     )
 
