@@ -2,25 +2,26 @@
 
 Theory of operation. trio accepts the client (an HTTPS proxy - ``tls = true`` - first does the TLS
 handshake, :func:`lab.hosts.origin.handshake`) and reads the request head with
-:class:`lab.proxyhead.HeadReader` (h11): a malformed request line, CR/LF smuggled into the target, a target no proxy serves, or an
-oversized head gets 400/431 here and one ``error`` event, and proxy.py never sees it. A valid head is
-reported as received (the request line, Host and Proxy-* headers), and the proxy's rules for its
-destination (:mod:`lab.hosts.proxyrules`: 403, 407, drop, slow...) may end it here. Otherwise it is
-written, byte for byte, into one end of a socketpair whose other end is handed to proxy.py's threaded
-worker (``proxy.core.work.start_threaded_work``); from then on proxy.py does the proxying - the CONNECT
-tunnel, absolute-URI forwarding, its error responses - in a thread of *this* process, and trio relays the
-client's bytes through the socketpair (counting them, and peeking at the first tunnel bytes for the SNI).
+:class:`lab.proxyhead.HeadReader` (h11): a malformed request line, CR/LF smuggled into the target, a target
+no proxy serves, or an oversized head gets 400/431 here and one ``error`` event, and proxy.py never sees
+it. A valid head is reported as received (the request line, Host and Proxy-* headers), and the proxy's
+rules for its destination (:mod:`lab.hosts.proxyrules`: 403, 407, drop, slow...) may end it here.
+Otherwise it is written, byte for byte, into one end of a socketpair whose other end is handed to
+proxy.py's threaded worker (``proxy.core.work.start_threaded_work``); from then on proxy.py does the
+proxying - the CONNECT tunnel, absolute-URI forwarding, its error responses - in a thread of *this*
+process, and trio relays the client's bytes through the socketpair (counting them, and peeking at the
+first tunnel bytes for the SNI).
 
 Why this embedding: ``proxy.Proxy`` always starts acceptor *processes* and its ``shutdown()`` waits about
 a second; in-process threaded work has neither, so events reach the timeline directly (``Timeline.emit``
 is thread-safe), every replay starts in milliseconds and stops at once (the workers are daemon threads
 that end when trio closes its end of the socketpair).
 
-The plugin (:func:`_plugin_for`) is where the lesson happens: it checks proxy authentication (407), resolves the target through *the
-proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses anything that is not a lab host with
-403 and unknown names with 502), and points proxy.py at the address it chose, to be reached from the
-proxy's own address. proxy.py therefore never does a DNS lookup, can only connect to a lab host's address
-and port, and the upstream host sees the proxy as its client.
+The plugin (:func:`_plugin_for`) is where the lesson happens: it checks proxy authentication (407),
+resolves the target through *the proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses
+anything that is not a lab host with 403 and unknown names with 502), and points proxy.py at the address it
+chose, to be reached from the proxy's own address. proxy.py therefore never does a DNS lookup, can only
+connect to a lab host's address and port, and the upstream host sees the proxy as its client.
 """
 
 from __future__ import annotations
