@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean curl8 \
+.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity mutation clean curl8 \
 	curl8-if-possible
 
 $(VENV)/.installed: pyproject.toml
@@ -80,6 +80,10 @@ test-image: image
 ##                          a scenario replayed in one, then both removed
 kube-play: image
 	@deploy/kubernetes/play.sh
+
+## make mutation            plant each bug of bench/mutants.py, run the tests that must catch it (not in make test)
+mutation: $(VENV)
+	@$(BIN)/python -m bench.mutation
 
 clean:
 	rm -rf $(VENV) .curl .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json

@@ -9,7 +9,9 @@ contradicts; the differential test and the unit tests require the list to be emp
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 
+from lab.explain.narrate import sequence
 from lab.explain.verdict import Verdict
 from lab.model import deciders
 from lab.model.events import (
@@ -37,6 +39,21 @@ _CURL_REFUSED = re.compile(r"SSL certificate problem|no alternative certificate 
 _SERVED_BY = re.compile(r"^< served-by: (\S+)", re.MULTILINE | re.IGNORECASE)
 _ALERT_IN = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS alert, .*\((\d+)\)", re.MULTILINE)
 _CONNECT_LINE = re.compile(r"^> CONNECT (\S+) HTTP", re.MULTILINE)
+
+
+def marked(lines: list[str]) -> list[str]:
+    """The printed lines that carry the ◀ decisive mark."""
+    return [line for line in lines if line.endswith("◀ decisive")]
+
+
+def must_be_marked(lines: list[str], verdict: Verdict, hop_key: str, width: int) -> list[str]:
+    """The printed lines that must carry ◀ decisive, and no others: the last line of hop ``hop_key``'s block (found
+    by its title, whatever its icon), then each diagram row the verdict marks, as drawn at ``width`` columns."""
+    title = next(h.title for h in verdict.hops if h.key == hop_key)
+    head = re.compile(rf"^ [▶✓✗·•]  {re.escape(title)}  ")
+    start = next(i for i, line in enumerate(lines) if head.match(line))
+    block = [lines[start], *takewhile(lambda line: line.startswith("    "), lines[start + 1 :])]
+    return [block[-1], *(row.line.rstrip() for row in sequence(verdict, width) if row.decisive)]
 
 
 def _hop(verdict: Verdict, key: str) -> tuple[str, str] | None:

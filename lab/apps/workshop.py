@@ -25,6 +25,8 @@ from pathlib import Path
 import trio
 from rich.console import Console
 
+from lab.explain import layout
+from lab.explain.narrate import Lines
 from lab.model.events import Event
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario, Step
@@ -93,7 +95,8 @@ class Quiz:
         self.console.print(f"\n── Quiz, step {step.number}/{len(scenario.steps)}", style="bold", highlight=False)
         if step.say:
             self.console.print(step.say, markup=False, highlight=False)
-        self.console.print(f"$ {step.run}", style="bold cyan", markup=False, highlight=False)
+        command = layout.wrap_command(step.run, self.console.width)  # broken between arguments, pastes back
+        self.console.print(Lines(lambda _: [(line, "bold cyan") for line in command]))
         while True:
             host = await self._line(f"Who will answer? ({', '.join(choices)}; empty skips) > ")
             code = await self._line("curl's exit code? (0 is success; empty skips) > ")

@@ -38,6 +38,9 @@ MS_BIND = 0x1000
 MNT_DETACH = 2
 
 ALTERNATIVE = unavailable.GENERIC
+# Set (to anything but "" or "0") to act as a machine without namespaces: the test suite's honest-skip check
+# (tests/test_skips.py) runs pytest with it, and every real-curl test must then skip with this reason.
+SWITCH_OFF = "LAB_NO_NETNS"
 
 _entered = False
 _in_place = False
@@ -58,6 +61,10 @@ def enter() -> None:
     global _entered, _in_place
     if _entered:
         return
+    if os.environ.get(SWITCH_OFF, "") not in ("", "0"):
+        raise NamespaceUnavailable(
+            f"{SWITCH_OFF} is set, so the lab acts as if namespaces were unavailable: {ALTERNATIVE}"
+        )
     if inplace.requested(os.environ):
         inplace.enter()
         _entered = _in_place = True

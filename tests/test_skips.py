@@ -1,0 +1,74 @@
+"""Honest skips: on a machine without namespaces every real-curl test is skipped with the reason printed, and none
+fails (README, Requirements).
+
+A pytest run of its own with ``LAB_NO_NETNS=1``: :func:`lab.runtime.netns.enter` then refuses as it does where
+unshare(2) is not allowed - in the conftest, in every ``lab`` a test starts, in every lab it opens. The run takes
+the test files that can reach a lab (they open one, start ``lab``, or call the CLI); the others are pure.
+A test that needs a namespace without saying so (no ``netns`` marker, no ``lab`` fixture) fails there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.errors import NamespaceUnavailable
+from lab.paths import ROOT
+from lab.runtime import netns
+
+TESTS = Path(__file__).resolve().parent
+REACHES_A_LAB = re.compile(r'open_lab|LabFactory|"-m", "lab"|run_lab|cli\.main|replay\(|netns|bin/lab|pty')
+
+
+def test_the_switch_makes_the_lab_act_as_if_namespaces_were_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netns, "_entered", False)  # (this process entered one; the switch is checked first)
+    monkeypatch.setenv("LAB_NO_NETNS", "1")
+    with pytest.raises(NamespaceUnavailable) as refused:
+        netns.enter()
+    assert (
+        str(refused.value)
+        == f"LAB_NO_NETNS is set, so the lab acts as if namespaces were unavailable: {netns.ALTERNATIVE}"
+    )
+
+
+def test_without_namespaces_real_curl_tests_skip_with_the_reason_and_none_fails(tmp_path: Path) -> None:
+    if os.environ.get("LAB_NO_NETNS"):
+        pytest.skip("this is the namespace-less run already")
+    files = [
+        str(p.relative_to(ROOT))
+        for p in sorted(TESTS.glob("test_*.py"))
+        if p.name != Path(__file__).name and REACHES_A_LAB.search(p.read_text(encoding="utf-8"))
+    ]
+    outcomes = tmp_path / "outcomes.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "tests.outcomes_plugin", *files],
+        env={**os.environ, "LAB_NO_NETNS": "1", "LAB_OUTCOMES": str(outcomes)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    tests = json.loads(outcomes.read_text())
+    assert [t for t, seen in tests.items() if seen["outcome"] == "failed"] == [], done.stdout[-6000:]
+    assert done.returncode == 0, done.stdout[-3000:]
+    switched_off = "LAB_NO_NETNS is set, so the lab acts as if namespaces were unavailable"
+    reason = f"real curl needs a lab namespace: {switched_off}: {netns.ALTERNATIVE}"
+    needing = {t for t, seen in tests.items() if seen["netns"]}
+    assert {t for t in needing if tests[t]["outcome"] != "skipped" or not tests[t]["reason"]} == set()
+    by_reason = {t for t, seen in tests.items() if seen["reason"] == reason}  # (a skipif of its own may come first)
+    assert by_reason <= needing
+    whole_files = [f for f in files if "\npytestmark = pytest.mark.netns\n" in (ROOT / f).read_text(encoding="utf-8")]
+    for file in whole_files:  # a file marked as a whole: each of its tests asked for a namespace
+        in_file = {t for t in tests if t.startswith(f"{file}::")}
+        assert in_file, file
+        assert in_file <= needing, file
+        assert in_file & by_reason, file
+    printed = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED [") and line.endswith(reason)]
+    assert sum(int(line.split("[")[1].split("]")[0]) for line in printed) == len(by_reason)  # -rs printed them all
