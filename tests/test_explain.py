@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 import tomllib
 import zlib
 from html.parser import HTMLParser
@@ -220,6 +218,9 @@ def test_run_json_has_one_object_per_step_with_the_explanation() -> None:
     assert explain["lesson"] == (
         "Client DNS decided: the client's hosts file says mydomain is 198.0.8.245, so curl went to reset "
         "(198.0.8.245:443); curl exited 35."
+    )
+    assert explain["change"] == (
+        "To go elsewhere without touching DNS: --resolve mydomain:443:88.88.88.88 (SNI and Host stay mydomain)."
     )
 
 
