@@ -116,6 +116,6 @@ def test_lab_run_ends_cleanly_on_sigterm_while_curl_runs(tmp_path: Path) -> None
         lab.send_signal(signal.SIGTERM)
         assert lab.wait(timeout=15) == 143
         assert lab.stderr is not None
-        assert "terminated" in lab.stderr.read()
+        assert lab.stderr.read().splitlines()[-1] == "lab: terminated; the lab's hosts and namespace are gone"
     assert not Path(f"/proc/{curl[0]}").exists()
     assert processes_in_namespace(ns) == []
