@@ -66,6 +66,7 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems: list[str] = []
     events = result.events
     proxies = {h.name for h in scenario.hosts.values() if h.kind in ("http-proxy", "socks5")}
+    problems += _shape(verdict)
     problems += _one_decision(verdict)
     problems += _words(result, verdict)
     target = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
@@ -77,6 +78,19 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
     problems += _arrows(verdict, events, conn, received)
     return problems
+
+
+_HOP_ORDER = ["resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
+
+
+def _shape(verdict: Verdict) -> list[str]:
+    """Every hop there, once, in the order a packet meets them (so no check below passes for want of its hop);
+    only a refused command line has its one hop, and proxy DNS is there when a proxy was chosen (see _proxy)."""
+    keys = [h.key for h in verdict.hops]
+    expected = (
+        ["command-line"] if keys == ["command-line"] else [k for k in _HOP_ORDER if k in keys or k != "proxy-dns"]
+    )
+    return [] if keys == expected else [f"hops {keys}, expected {expected}"]
 
 
 def _one_decision(verdict: Verdict) -> list[str]:

@@ -100,7 +100,7 @@ def test_lab_new_keeps_the_catalog_index_true(tmp_path: Path) -> None:
     assert all(step.expect.decided_by for step in made.steps)
 
 
-@pytest.mark.parametrize("command", [["list"], ["run", "proxy-resolve"]])
+@pytest.mark.parametrize("command", [["list"], pytest.param(["run", "proxy-resolve"], marks=pytest.mark.netns)])
 def test_a_reader_that_stops_early_gets_no_traceback(command: list[str]) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "lab", *command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -206,7 +206,7 @@ def test_run_json_has_one_object_per_step_with_the_explanation() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     (record,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert set(record) == {
-        "scenario", "step", "command", "exit_code", "error", "reached", "tunnel", "proxy_env", "events", "ok",
+        "scenario", "step", "command", "curl", "exit_code", "error", "reached", "tunnel", "proxy_env", "events", "ok",
         "problems", "explain",
     }  # fmt: skip
     assert (record["scenario"], record["step"], record["command"]) == ("public-dns", 1, "curl -v https://mydomain")
@@ -231,7 +231,7 @@ def test_exec_json_carries_the_same_explanation_as_run_json() -> None:
     )
     record = json.loads(done.stdout.splitlines()[-1])
     assert done.returncode == record["exit_code"] == 56  # lab exec exits with curl's code
-    assert set(record) == {"exit_code", "error", "reached", "tunnel", "proxy_env", "events", "explain"}
+    assert set(record) == {"curl", "exit_code", "error", "reached", "tunnel", "proxy_env", "events", "explain"}
     explain = record["explain"]
     assert set(explain) == {"decisive", "decisive_hop", "lesson", "change", "hops", "drift"}
     assert (explain["decisive"], explain["decisive_hop"]) == ("client-cert check", "client-cert")

@@ -38,8 +38,8 @@ MS_BIND = 0x1000
 MNT_DETACH = 2
 
 ALTERNATIVE = unavailable.GENERIC
-# Set (to anything but "" or "0") to act as a machine without namespaces: the test suite's honest-skip check
-# (tests/test_skips.py) runs pytest with it, and every real-curl test must then skip with this reason.
+# Set (to anything but "" or "0") to act as a machine where unshare(2) is not permitted: the test suite's
+# honest-skip check (tests/test_skips.py) runs pytest with it, and every real-curl test must then skip.
 SWITCH_OFF = "LAB_NO_NETNS"
 
 _entered = False
@@ -61,10 +61,6 @@ def enter() -> None:
     global _entered, _in_place
     if _entered:
         return
-    if os.environ.get(SWITCH_OFF, "") not in ("", "0"):
-        raise NamespaceUnavailable(
-            f"{SWITCH_OFF} is set, so the lab acts as if namespaces were unavailable: {ALTERNATIVE}"
-        )
     if inplace.requested(os.environ):
         inplace.enter()
         _entered = _in_place = True
@@ -77,6 +73,8 @@ def enter() -> None:
 
 
 def _unshare() -> None:
+    if os.environ.get(SWITCH_OFF, "") not in ("", "0"):  # as if unshare(2) were not permitted here
+        raise NamespaceUnavailable(f"unshare(network, mount) not tried: {SWITCH_OFF} is set")
     if not sys.platform.startswith("linux"):
         raise NamespaceUnavailable(f"this is {sys.platform}")
     libc = _libc()
