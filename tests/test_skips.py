@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,30 @@ def test_without_namespaces_real_curl_tests_skip_with_the_reason_and_none_fails(
         assert in_file & by_reason, file
     printed = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED [") and line.endswith(reason)]
     assert sum(int(line.split("[")[1].split("]")[0]) for line in printed) == len(by_reason)  # -rs printed them all
+
+
+def test_without_chromium_the_render_test_skips_with_the_reason(tmp_path: Path) -> None:
+    """A machine with namespaces but no Chromium: the one test that renders is skipped and says why."""
+    if os.environ.get("LAB_NO_NETNS"):
+        pytest.skip("this is the namespace-less run already")
+    tools = tmp_path / "bin"  # what the lab needs on PATH, without chromium
+    tools.mkdir()
+    for tool in ("ip", "openssl", "curl"):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (tools / tool).symlink_to(found)
+    outcomes = tmp_path / "outcomes.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "tests.outcomes_plugin",
+         "tests/test_explain.py", "-m", "browser"],
+        env={**os.environ, "PATH": f"{tools}:{Path(sys.executable).parent}", "LAB_OUTCOMES": str(outcomes)},
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    reason = "chromium is not installed (make test installs the Debian package when run as root)"
+    tests = json.loads(outcomes.read_text())
+    assert {t: (seen["outcome"], seen["reason"]) for t, seen in tests.items() if seen["outcome"]} == {
+        "tests/test_explain.py::test_report_renders_offline_in_headless_chromium": ("skipped", reason)
+    }
+    printed = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED [")]
+    assert [re.sub(r":\d+: ", ": ", line) for line in printed] == [f"SKIPPED [1] tests/test_explain.py: {reason}"]
