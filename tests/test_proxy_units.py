@@ -55,6 +55,19 @@ def test_valid_heads_keep_the_line_as_received(data: bytes, line: str, target: s
         (b"CONNECT mydomain:99999 HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "CONNECT needs host:port"),
         (b"GET / HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "absolute http:// URI"),
         (b"CONNECT mydomain:443 HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 20_000 + b"\r\n\r\n", 431, "limit"),
+        (b"GET http://1.1.1.1:65536/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '65536' is not a number from 1"),
+        (b"GET http://1.1.1.1:-1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '-1' is not a number"),
+        (b"GET http://1.1.1.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '99999'"),
+        (b"GET http://1.1.1.1:0/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '0'"),
+        (b"GET http://1.1.1.1:" + b"9" * 5000 + b"/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "is not a number"),
+        (b"GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "closing ']'"),
+        (b"GET http://[nope]/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "not an IPv6 address"),
+        (b"GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "the host is empty"),
+        (b"CONNECT ::1:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "must be in brackets"),
+        (b"CONNECT [::1]x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "after the IPv6 address"),
+        (b"CONNECT mydomain:443 HTTP/1.1\nHost: mydomain:443\n\n", 400, "bare LF"),
+        (b"CONNECT mydomain:443 HTTP/9.9\r\nHost: mydomain:443\r\n\r\n", 505, "HTTP/9.9 is not supported"),
+        (b"CONNECT mydomain:443 HTTP/2.0\r\nHost: mydomain:443\r\n\r\n", 505, "HTTP/2.0 is not supported"),
     ],
 )
 def test_bad_heads_get_the_status_a_proxy_answers(data: bytes, status: int, why: str) -> None:
@@ -65,6 +78,31 @@ def test_bad_heads_get_the_status_a_proxy_answers(data: bytes, status: int, why:
     response = verdict.response()
     assert response.startswith(f"HTTP/1.1 {status} ".encode())
     assert response.endswith(f"{verdict.reason}\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("target", "host", "port"),
+    [
+        ("http://plain/x", "plain", 80),
+        ("http://plain:8080", "plain", 8080),
+        ("HTTP://user:pw@plain:81/?q#f", "plain", 81),
+        ("http://[::1]/x", "::1", 80),
+        ("http://[::1]:8080/x", "::1", 8080),
+        ("http://plain:/x", "plain", 80),
+    ],
+)
+def test_absolute_uris_name_their_host_and_port(target: str, host: str, port: int) -> None:
+    verdict = read(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert isinstance(verdict, ProxyRequest)
+    assert (verdict.host, verdict.port) == (host, port)
+    assert split_target(verdict) == (host, port)
+
+
+def test_bytes_after_a_connect_head_are_the_tunnels_not_a_second_request() -> None:
+    head = b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\n\r\n"
+    verdict = read(head + head + b"\x16\x03\x01")
+    assert isinstance(verdict, ProxyRequest)
+    assert (verdict.head, verdict.early) == (head, head + b"\x16\x03\x01")
 
 
 def test_head_arriving_in_pieces_and_an_endless_head() -> None:

@@ -31,8 +31,8 @@ import logging
 import shutil
 import socket
 import tempfile
+import threading
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 import trio
 
@@ -44,16 +44,14 @@ from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
 from lab.runtime.relay import relay, watch_client_hello
+from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World, source_address
 
 
 def split_target(request: ProxyRequest) -> tuple[str, int]:
-    """(host, port) the client asked for: ``mydomain:443`` for CONNECT, the URI's authority otherwise."""
-    if request.method == "CONNECT":
-        name, _, port = request.target.rpartition(":")
-        return name.strip("[]"), int(port)
-    parts = urlsplit(request.target)
-    return parts.hostname or "", parts.port or 80
+    """(host, port) the client asked for: ``mydomain:443`` for CONNECT, the URI's authority otherwise
+    (:mod:`lab.protocols.proxyhead` checked and split it)."""
+    return request.host, request.port
 
 
 def basic_credentials(header: str) -> tuple[str, str, str]:
@@ -160,6 +158,16 @@ def _same_upstream(conn: Connection | None, request: Any, upstream: tuple[str, i
     return False
 
 
+def _printable_headers(request: Any) -> None:
+    """Header values that are not UTF-8, escaped (``\\xff``): proxy.py 2.4.10 decodes the User-Agent as strict
+    UTF-8 when the connection closes, and would fail in its worker thread after serving the client."""
+    for key, (name, value) in list((request.headers or {}).items()):
+        try:
+            bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            request.headers[key] = (name, bytes(value).decode("utf-8", "backslashreplace").encode())
+
+
 def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Connection]) -> type[Any]:
     """A plugin class bound to this host (proxy.py makes one instance per client connection, in its thread)."""
     from proxy.http.exception import HttpRequestRejected
@@ -177,6 +185,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return connections.get((str(addr[0]), int(addr[1]))) if addr else None
 
         def before_upstream_connection(self, request: Any) -> Any:
+            _printable_headers(request)
             conn = self._conn()
             if conn is None:  # pragma: no cover - every client comes through serve() below
                 raise HttpRequestRejected(500, b"Internal Server Error", body=b"lab: unknown client\n")
@@ -198,6 +207,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return None, (own, 0) if own else None
 
         def handle_client_request(self, request: Any) -> Any:
+            _printable_headers(request)
             self.requests_seen += 1
             if self.requests_seen == 1:
                 return request  # the first request, already reported by before_upstream_connection
@@ -293,9 +303,42 @@ async def read_head(conn: Connection, stream: trio.abc.Stream | None = None) -> 
             return verdict
 
 
-async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    from proxy.core.work.threaded import start_threaded_work
+def _start_worker(flags: Any, sock: socket.socket, key: tuple[str, int], conn: Connection) -> threading.Thread:
+    """proxy.py's threaded work for one client (as ``proxy.core.work.start_threaded_work``), in a thread whose
+    failure becomes one ``error`` event instead of a traceback on the lab's stderr."""
+    work = flags.work_klass(flags.work_klass.create(sock, key), flags=flags, event_queue=None, upstream_conn_pool=None)
 
+    def run() -> None:
+        try:
+            work.run()
+        except Exception as exc:  # proxy.py's own code failed on what this client sent: report, never print
+            conn.emit(PeerError(summary=f"the proxy could not handle this connection: {plain_reason(exc)}"))
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"lab-{conn.host.name}-{conn.id}", daemon=True)
+    thread.start()
+    return thread
+
+
+async def _open_tunnel(inner: trio.abc.Stream, client: trio.abc.Stream, early: bytes) -> bool:
+    """Bytes that came after a CONNECT head wait until proxy.py has answered it: proxy.py would read them as
+    part of the head. Relays the answer to the client; True (and the early bytes sent on) if it was a 200."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and len(answer) < 65536:
+        chunk = await inner.receive_some(65536)
+        if not chunk:
+            break
+        answer += chunk
+    if answer:
+        await client.send_all(answer)
+    if not answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+        return False
+    await inner.send_all(early)
+    return True
+
+
+async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     settings = host.settings
     assert isinstance(settings, ProxySettings)
     context = None
@@ -329,17 +372,18 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             if request.expects_continue:
                 # proxy.py reads a whole request, body included, before it connects upstream: the client
                 # would wait for a 100 Continue that never comes. The proxy says "go on" itself.
-                await conn.stream.send_all(CONTINUE)
+                await stream.send_all(CONTINUE)
             ours, theirs = socket.socketpair()
             peer_ip, _, peer_port = conn.peer.rpartition(":")
             key = (peer_ip, int(peer_port))
             connections[key] = conn
             inner = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
+            early = request.early if request.method == "CONNECT" else b""
             try:
-                _, thread = start_threaded_work(flags, theirs, key)
-                await inner.send_all(request.data)
-
-                await relay(stream, inner, watch_a=watch_client_hello(conn))
+                thread = _start_worker(flags, theirs, key, conn)
+                await inner.send_all(request.head if early else request.data)
+                if not early or await _open_tunnel(inner, stream, early):
+                    await relay(stream, inner, watch_a=watch_client_hello(conn, early))
             finally:
                 connections.pop(key, None)
                 await inner.aclose()  # proxy.py's worker sees EOF and its thread ends
