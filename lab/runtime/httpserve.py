@@ -26,6 +26,7 @@ import h11
 import trio
 
 from lab.model.events import RequestReceived
+from lab.protocols.octets import readable, wire
 
 
 class PeerProtocolError(Exception):
@@ -116,9 +117,10 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
         if request is None:
             return answered
         response = await respond(request)
+        fields = [*response.headers, ("content-length", str(response.content_length))]
         head = h11.Response(
             status_code=response.status,
-            headers=[*response.headers, ("content-length", str(response.content_length))],
+            headers=[(wire(k), wire(v)) for k, v in fields],  # h11 would encode str as ASCII
             reason=_reason(response.status),
         )
         body = b"" if request.method == "HEAD" else response.body  # h11 knows a HEAD answer has no body
@@ -150,10 +152,10 @@ async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Re
         elif isinstance(event, h11.Data):
             body += event.data
         elif isinstance(event, h11.EndOfMessage) and head is not None:
-            headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in head.headers)
+            headers = tuple((readable(k).lower(), readable(v)) for k, v in head.headers)
             return Request(
-                method=head.method.decode(),
-                target=head.target.decode("latin-1"),
+                method=readable(head.method),
+                target=readable(head.target),
                 authority=dict(headers).get("host", ""),
                 http_version="1.1",
                 headers=headers,
@@ -164,7 +166,7 @@ async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Re
 
 
 async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding=None))
     conn.initiate_connection()
     await stream.send_all(conn.data_to_send())
     pending: dict[int, tuple[list[tuple[str, str]], bytearray]] = {}  # requests still arriving
@@ -181,7 +183,7 @@ async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
             raise PeerProtocolError(f"bad HTTP/2 from client: {exc}") from None
         for event in events:
             if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
-                headers = [(str(k), str(v)) for k, v in event.headers or []]
+                headers = [(readable(k), readable(v)) for k, v in event.headers or []]  # bytes, whatever they are
                 pending[event.stream_id] = (headers, bytearray())
                 if not event.stream_ended and ("expect", "100-continue") in headers:
                     conn.send_headers(event.stream_id, [(":status", "100")])
