@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from lab.errors import ScenarioError
 from lab.hosts.http_proxy import check_auth, shown_headers, split_target
-from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.hosts.proxydns import Loop, NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
 from lab.model import scenario
 from lab.model.hostsettings import ProxySettings
 from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 
 SEED = scenario.load("seed")
 TABLE = ProxySettings(dns=(("mydomain", "10.1.1.1"), ("lb", "88.88.88.88"), ("outside", "8.8.8.8")))
+PROXY, CLIENT = SEED.hosts["proxy"], "192.168.1.23"
 
 
 def read(data: bytes, limit: int = 16 * 1024) -> ProxyRequest | BadRequest | None:
@@ -133,7 +136,7 @@ def test_head_arriving_in_pieces_and_an_endless_head() -> None:
     ],
 )
 def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: str, upstream: str, source: str) -> None:
-    found = resolve(name, port, TABLE, SEED)
+    found = resolve(name, port, TABLE, SEED, asker=PROXY, peer_ip=CLIENT)
     assert (found.address, found.port, found.upstream, found.source) == (address, port, upstream, source)
     assert name in found.event().summary
 
@@ -151,9 +154,33 @@ def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: st
 )
 def test_refusals_say_why(name: str, port: int, error: type[ProxyRefusal], status: int) -> None:
     with pytest.raises(error) as caught:
-        resolve(name, port, TABLE, SEED)
+        resolve(name, port, TABLE, SEED, asker=PROXY, peer_ip=CLIENT)
     assert caught.value.status == status
     assert str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("asker", "chain", "target", "peer", "why"),
+    [
+        ("proxy", False, ("10.9.9.9", 3128), "192.168.1.23", "this proxy itself"),
+        ("proxy", True, ("10.9.9.9", 3128), "192.168.1.23", "this proxy itself"),  # never, whatever the setting
+        ("socks", True, ("10.9.9.9", 1080), "192.168.1.23", "this proxy itself"),
+        ("proxy", False, ("10.9.9.9", 1080), "192.168.1.23", "chain = true in [hosts.proxy]"),
+        ("socks", False, ("10.9.9.9", 3128), "192.168.1.23", "chain = true in [hosts.socks]"),
+        ("socks", True, ("10.9.9.9", 3128), "10.9.9.9", "came through the lab proxy"),  # a third proxy: no
+        ("socks", True, ("10.9.9.9", 3128), "192.168.1.23", None),  # a chain of two, asked for
+        ("socks", False, ("10.1.1.1", 443), "10.9.9.9", None),  # a proxy's client may be a proxy
+    ],
+)
+def test_no_tunnel_loops(asker: str, chain: bool, target: tuple[str, int], peer: str, why: str | None) -> None:
+    settings = dataclasses.replace(TABLE, chain=chain)
+    if why is None:
+        found = resolve(target[0], target[1], settings, SEED, asker=SEED.hosts[asker], peer_ip=peer)
+        assert found.address == target[0]
+        return
+    with pytest.raises(Loop, match=re.escape(why)) as caught:
+        resolve(target[0], target[1], settings, SEED, asker=SEED.hosts[asker], peer_ip=peer)
+    assert caught.value.status == 403
 
 
 def _basic(user: str, password: str) -> str:

@@ -122,7 +122,9 @@ def _route_first(conn: Connection, settings: ProxySettings, scenario: Scenario) 
     if denied:
         _refuse(conn, 407, "Proxy Authentication Required", denied)
     try:
-        found = resolve(name, port, settings, scenario)
+        found = resolve(
+            name, port, settings, scenario, asker=conn.host, peer_ip=conn.peer.rpartition(":")[0].strip("[]")
+        )
     except ProxyRefusal as exc:
         _refuse(conn, exc.status, exc.reason, str(exc))
     conn.emit(found.event())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import trio
 
 from lab.hosts import proxyrules
-from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.hosts.proxydns import Loop, NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
 from lab.model.behaviours import first_rule
 from lab.model.events import PeerError, TunnelOpened, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
@@ -34,6 +34,7 @@ from lab.runtime.world import Connection, NotInLab, World
 _REPLY_FOR: dict[type[ProxyRefusal], int] = {
     UnknownName: HOST_UNREACHABLE,
     OutsideLab: NOT_ALLOWED,
+    Loop: NOT_ALLOWED,
     NothingListening: CONNECTION_REFUSED,
 }
 _WHO_RESOLVED = {
@@ -117,7 +118,8 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         if await _apply_rule(conn, proto, settings, request):
             return
         try:
-            found = resolve(request.host, request.port, settings, world.scenario)
+            peer_ip = conn.peer.rpartition(":")[0].strip("[]")
+            found = resolve(request.host, request.port, settings, world.scenario, asker=host, peer_ip=peer_ip)
         except ProxyRefusal as exc:
             await _refuse(conn, proto, _REPLY_FOR.get(type(exc), GENERAL_FAILURE), str(exc))
             return

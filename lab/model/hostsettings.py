@@ -64,6 +64,7 @@ class ProxySettings:
     cert: CertSpec | None = None  # HTTP proxy only: an HTTPS proxy's certificate (None: plain HTTP proxy)
     client_cert: ClientCertPolicy | None = None  # HTTPS proxy only
     greeting: str = "answer"  # SOCKS5 only: "drop" closes after the client's greeting, before any reply
+    chain: bool = False  # may forward to another lab proxy (never to itself; see lab.hosts.proxydns)
 
     def lookup(self, name: str) -> str | None:
         wanted = name.lower()
@@ -95,7 +96,7 @@ def read(kind: str, name: str, table: Table) -> HostSettings:
 
 def _proxy(kind: str, name: str, table: Table) -> ProxySettings:
     own = {"timeout", "tls", "cert", "client_cert"} if kind == "http-proxy" else {"greeting"}
-    allowed = {"dns", "auth", "rules"} | own
+    allowed = {"dns", "auth", "rules", "chain"} | own
     table.only(allowed, "setting '{}' for a " + kind + " host")
     tls = table.boolean("tls", False)
     if "cert" in table and not tls:
@@ -110,6 +111,7 @@ def _proxy(kind: str, name: str, table: Table) -> ProxySettings:
         cert=read_cert(name, table) if tls else None,
         client_cert=behaviours.read_client_cert(table) if tls and "client_cert" in table else None,
         greeting=table.choice("greeting", "answer", ("answer", "drop"), "greeting"),
+        chain=table.boolean("chain", False),
     )
 
 
