@@ -16,7 +16,7 @@ from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.hostsettings import BackendSettings
 from lab.model.scenario import Host
 from lab.protocols import clienthello
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, guard_for, serve_http, sized
 from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World
 
@@ -129,7 +129,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             return response
 
         try:
-            await serve_http(stream, alpn, respond)
+            await serve_http(stream, alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
             conn.emit(PeerError(summary=str(exc)))
 

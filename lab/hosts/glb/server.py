@@ -30,7 +30,7 @@ from lab.hosts.glb.variables import ConnectionFacts, all_values
 from lab.model.events import Forwarded, LogEntry, PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.glbsettings import GlbSettings, Route
 from lab.model.scenario import Host
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, guard_for, serve_http, sized
 from lab.runtime.pki import Pki
 from lab.runtime.tlsbio import OpenSSLStream, TLSHandshakeFailed
 from lab.runtime.tlsverify import ClientChainPolicy, Watch
@@ -135,7 +135,7 @@ class LoadBalancer:
             return await self.respond(conn, state, request)
 
         try:
-            await serve_http(tls, tls.alpn, respond)
+            await serve_http(tls, tls.alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
             conn.emit(PeerError(summary=str(exc)))
             with trio.move_on_after(1):
