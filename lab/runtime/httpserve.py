@@ -6,9 +6,11 @@ reports as one event.
 
 What every host gets from here, whatever it answers: HEAD is answered with the headers a GET would get
 (its Content-Length, no body); a client that sent ``Expect: 100-continue`` is told to go on before its
-body is read; request bodies of any size are read (HTTP/2: their flow-control window is given back as they
-arrive); response bodies larger than the peer's HTTP/2 flow-control window are sent as the peer opens it.
-h11 and h2 do the protocol work; this module only drives them.
+body is read; request bodies up to the host's ``limits.max_body`` per connection are read, a larger one is
+answered 413 (HTTP/2: their flow-control window is given back as they arrive, so the limit is the bound);
+response bodies larger than the peer's HTTP/2 flow-control window are sent as the peer opens it. Header
+bytes that are not UTF-8 are shown escaped (:mod:`lab.protocols.octets`). h11 and h2 do the protocol work;
+this module only drives them.
 """
 
 from __future__ import annotations
