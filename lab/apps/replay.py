@@ -49,6 +49,7 @@ async def replay(
                 if not as_json:
                     console.print(heading(scenario))
                 async with open_lab(scenario, curl=curl) as runner:
+                    everything = runner.world.timeline.mark(0)  # for `lab logs NAME`, saved at the end
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
@@ -74,7 +75,7 @@ async def replay(
                                 console.print(asker.grade(guess, result), style="bold magenta", markup=False)
                             sys.stdout.flush()
                     if any(h.kind == "glb" for h in scenario.hosts.values()):  # for `lab logs NAME`
-                        logs.save(scenario.name, runner.world.timeline.since(0))
+                        logs.save(scenario.name, runner.world.timeline.since(everything))
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)

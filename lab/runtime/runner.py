@@ -59,7 +59,14 @@ class Runner:
         env, args = split_command(argv)
         build = await self._build(args[0], curl)
         timeline = self.world.timeline
-        start_index = len(timeline)
+        start_index = timeline.mark()  # this step's events stay until they are read
+        try:
+            return await self._run(args, env, build, start_index)
+        finally:
+            timeline.release(start_index)
+
+    async def _run(self, args: list[str], env: dict[str, str], build: CurlBuild, start_index: int) -> CurlResult:
+        timeline = self.world.timeline
         started = time.monotonic()
         timed_out = False
         with trio.move_on_after(self.timeout) as scope:
