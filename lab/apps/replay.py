@@ -18,6 +18,7 @@ from lab.explain.verdict import explain_result
 from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
+from lab.runtime import netns
 from lab.runtime.timeline import Timeline
 from lab.session import cancel_on_terminate, open_lab
 
@@ -125,7 +126,7 @@ async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
     timeline = Timeline()
     printer = EventPrinter()
     timeline.subscribe(printer.show)
-    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
+    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-", dir=netns.scratch()) as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             async with open_lab(scenario, timeline=timeline, curl=curl) as runner:
@@ -142,7 +143,8 @@ async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
                 rcfile.write_text(RCFILE)
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
                 extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
-                env = runner.shell_environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
+                history = str(Path(home) / ".bash_history")  # in the lab's tmpfs: gone with the lab
+                env = runner.shell_environment({**extra, "HOME": home, "TMPDIR": home, "HISTFILE": history})
                 await trio.run_process(
                     ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
                     env=env,

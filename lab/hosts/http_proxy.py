@@ -43,6 +43,7 @@ from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
+from lab.runtime import netns
 from lab.runtime.relay import relay, watch_client_hello
 from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World, source_address
@@ -350,7 +351,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             world.pki, host, versions=versions, alpn=["http/1.1"], client_cert=settings.client_cert
         )
     connections: dict[tuple[str, int], Connection] = {}
-    data_dir = tempfile.mkdtemp(prefix="lab-proxy-")
+    data_dir = tempfile.mkdtemp(prefix="lab-proxy-", dir=netns.scratch())
     try:
         flags = await trio.to_thread.run_sync(_flags, host, world, connections, data_dir)
 

@@ -22,7 +22,7 @@ from lab.model.command import split_command
 from lab.model.outcome import CurlBuild, CurlResult
 from lab.paths import ROOT
 from lab.protocols import curlv
-from lab.runtime import curlbin
+from lab.runtime import curlbin, netns
 from lab.runtime.curlbin import BASE_PATH
 from lab.runtime.world import World
 
@@ -34,7 +34,7 @@ class Runner:
     world: World
     curl: CurlBuild
     timeout: float = DEFAULT_TIMEOUT
-    home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-"))
+    home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-", dir=netns.scratch()))
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         return {"PATH": BASE_PATH, "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb", **extra}
