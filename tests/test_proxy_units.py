@@ -13,6 +13,7 @@ from lab.errors import ScenarioError
 from lab.hosts.http_proxy import check_auth, shown_headers, split_target
 from lab.hosts.proxydns import Loop, NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
 from lab.model import scenario
+from lab.model.events import PeerError
 from lab.model.hostsettings import ProxySettings
 from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 
@@ -256,3 +257,34 @@ def test_proxy_settings_are_checked_with_file_and_line(tmp_path: Path, table: st
         scenario.load(path)
     assert caught.value.line == line
     assert message in caught.value.message
+
+
+def test_what_proxy_py_logs_as_a_failure_is_one_event_of_its_connection(capfd: pytest.CaptureFixture[str]) -> None:
+    import logging
+    import threading
+
+    from lab.hosts import http_proxy
+
+    events: list[PeerError] = []
+
+    class Conn:
+        def emit(self, event: PeerError) -> None:
+            events.append(event)
+
+    def worker() -> None:
+        http_proxy._worker.conn = Conn()
+        try:
+            b"\xff".decode()
+        except UnicodeDecodeError as exc:
+            logging.getLogger("proxy.http.handler").exception("Exception while handling connection", exc_info=exc)
+        logging.getLogger("proxy.http.proxy.server").warning("a refusal proxy.py would print")
+
+    http_proxy._quiet_proxy_logs()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert [e.summary for e in events] == [
+        "the proxy could not handle this connection: 'utf-8' codec can't decode byte 0xff in position 0: "
+        "invalid start byte"
+    ]
+    assert capfd.readouterr().err == ""

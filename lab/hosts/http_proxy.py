@@ -261,8 +261,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     assert isinstance(host.settings, ProxySettings)
     timeout = host.settings.timeout
     # proxy.py calls logging.basicConfig: it would add a handler to the root logger and set its level for
-    # the whole lab process. Undo that, and quieten only proxy.py's own loggers (it logs every refusal as
-    # a warning; the timeline already says it, once).
+    # the whole lab process. Undo that, and quieten proxy.py's own loggers (_quiet_proxy_logs).
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
@@ -274,7 +273,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
-    logging.getLogger("proxy").setLevel(logging.CRITICAL)
+    _quiet_proxy_logs()
     _honour_source_address()
     return flags
 
@@ -306,12 +305,37 @@ async def read_head(conn: Connection, stream: trio.abc.Stream | None = None) -> 
             return verdict
 
 
+_worker = threading.local()  # the connection a proxy.py worker thread serves
+
+
+class _FailuresToTimeline(logging.Handler):
+    """proxy.py catches what fails in a worker and logs it with the traceback; the lab reports it as one
+    ``error`` event of the connection the thread serves, and nothing reaches stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        conn: Connection | None = getattr(_worker, "conn", None)
+        if conn is not None and record.exc_info and record.exc_info[1] is not None:
+            reason = plain_reason(record.exc_info[1])
+            conn.emit(PeerError(summary=f"the proxy could not handle this connection: {reason}"))
+
+
+def _quiet_proxy_logs() -> None:
+    """proxy.py logs every refusal as a warning (the timeline already says it, once): only its failures are
+    kept, as events, and its loggers never print (no propagation to the root logger's last resort)."""
+    logger = logging.getLogger("proxy")
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+    if not any(isinstance(h, _FailuresToTimeline) for h in logger.handlers):
+        logger.addHandler(_FailuresToTimeline())
+
+
 def _start_worker(flags: Any, sock: socket.socket, key: tuple[str, int], conn: Connection) -> threading.Thread:
     """proxy.py's threaded work for one client (as ``proxy.core.work.start_threaded_work``), in a thread whose
     failure becomes one ``error`` event instead of a traceback on the lab's stderr."""
     work = flags.work_klass(flags.work_klass.create(sock, key), flags=flags, event_queue=None, upstream_conn_pool=None)
 
     def run() -> None:
+        _worker.conn = conn
         try:
             work.run()
         except Exception as exc:  # proxy.py's own code failed on what this client sent: report, never print
