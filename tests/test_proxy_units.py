@@ -263,7 +263,7 @@ def test_what_proxy_py_logs_as_a_failure_is_one_event_of_its_connection(capfd: p
     import logging
     import threading
 
-    from lab.hosts import http_proxy
+    from lab.hosts import proxyworker
 
     events: list[PeerError] = []
 
@@ -272,14 +272,14 @@ def test_what_proxy_py_logs_as_a_failure_is_one_event_of_its_connection(capfd: p
             events.append(event)
 
     def worker() -> None:
-        http_proxy._worker.conn = Conn()
+        proxyworker._worker.conn = Conn()
         try:
             b"\xff".decode()
         except UnicodeDecodeError as exc:
             logging.getLogger("proxy.http.handler").exception("Exception while handling connection", exc_info=exc)
         logging.getLogger("proxy.http.proxy.server").warning("a refusal proxy.py would print")
 
-    http_proxy._quiet_proxy_logs()
+    proxyworker.quiet_proxy_logs()
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join()

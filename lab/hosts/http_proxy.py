@@ -31,13 +31,13 @@ import logging
 import shutil
 import socket
 import tempfile
-import threading
 from typing import Any, NoReturn
 
 import trio
 
 from lab.hosts import origin, proxyrules
 from lab.hosts.proxydns import ProxyRefusal, Resolution, resolve
+from lab.hosts.proxyworker import printable_headers, quiet_proxy_logs, start_worker
 from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused
 from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host, Scenario
@@ -45,7 +45,6 @@ from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
 from lab.runtime import netns
 from lab.runtime.relay import relay, watch_client_hello
-from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World, source_address
 
 
@@ -161,16 +160,6 @@ def _same_upstream(conn: Connection | None, request: Any, upstream: tuple[str, i
     return False
 
 
-def _printable_headers(request: Any) -> None:
-    """Header values that are not UTF-8, escaped (``\\xff``): proxy.py 2.4.10 decodes the User-Agent as strict
-    UTF-8 when the connection closes, and would fail in its worker thread after serving the client."""
-    for key, (name, value) in list((request.headers or {}).items()):
-        try:
-            bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            request.headers[key] = (name, bytes(value).decode("utf-8", "backslashreplace").encode())
-
-
 def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Connection]) -> type[Any]:
     """A plugin class bound to this host (proxy.py makes one instance per client connection, in its thread)."""
     from proxy.http.exception import HttpRequestRejected
@@ -188,7 +177,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return connections.get((str(addr[0]), int(addr[1]))) if addr else None
 
         def before_upstream_connection(self, request: Any) -> Any:
-            _printable_headers(request)
+            printable_headers(request)
             conn = self._conn()
             if conn is None:  # pragma: no cover - every client comes through serve() below
                 raise HttpRequestRejected(500, b"Internal Server Error", body=b"lab: unknown client\n")
@@ -210,7 +199,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return None, (own, 0) if own else None
 
         def handle_client_request(self, request: Any) -> Any:
-            _printable_headers(request)
+            printable_headers(request)
             self.requests_seen += 1
             if self.requests_seen == 1:
                 return request  # the first request, already reported by before_upstream_connection
@@ -261,7 +250,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     assert isinstance(host.settings, ProxySettings)
     timeout = host.settings.timeout
     # proxy.py calls logging.basicConfig: it would add a handler to the root logger and set its level for
-    # the whole lab process. Undo that, and quieten proxy.py's own loggers (_quiet_proxy_logs).
+    # the whole lab process. Undo that, and quieten proxy.py's own loggers (quiet_proxy_logs).
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
@@ -273,7 +262,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
-    _quiet_proxy_logs()
+    quiet_proxy_logs()
     _honour_source_address()
     return flags
 
@@ -303,49 +292,6 @@ async def read_head(conn: Connection, stream: trio.abc.Stream | None = None) -> 
             return None
         if verdict is not None:
             return verdict
-
-
-_worker = threading.local()  # the connection a proxy.py worker thread serves
-
-
-class _FailuresToTimeline(logging.Handler):
-    """proxy.py catches what fails in a worker and logs it with the traceback; the lab reports it as one
-    ``error`` event of the connection the thread serves, and nothing reaches stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        conn: Connection | None = getattr(_worker, "conn", None)
-        if conn is not None and record.exc_info and record.exc_info[1] is not None:
-            reason = plain_reason(record.exc_info[1])
-            conn.emit(PeerError(summary=f"the proxy could not handle this connection: {reason}"))
-
-
-def _quiet_proxy_logs() -> None:
-    """proxy.py logs every refusal as a warning (the timeline already says it, once): only its failures are
-    kept, as events, and its loggers never print (no propagation to the root logger's last resort)."""
-    logger = logging.getLogger("proxy")
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    if not any(isinstance(h, _FailuresToTimeline) for h in logger.handlers):
-        logger.addHandler(_FailuresToTimeline())
-
-
-def _start_worker(flags: Any, sock: socket.socket, key: tuple[str, int], conn: Connection) -> threading.Thread:
-    """proxy.py's threaded work for one client (as ``proxy.core.work.start_threaded_work``), in a thread whose
-    failure becomes one ``error`` event instead of a traceback on the lab's stderr."""
-    work = flags.work_klass(flags.work_klass.create(sock, key), flags=flags, event_queue=None, upstream_conn_pool=None)
-
-    def run() -> None:
-        _worker.conn = conn
-        try:
-            work.run()
-        except Exception as exc:  # proxy.py's own code failed on what this client sent: report, never print
-            conn.emit(PeerError(summary=f"the proxy could not handle this connection: {plain_reason(exc)}"))
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=run, name=f"lab-{conn.host.name}-{conn.id}", daemon=True)
-    thread.start()
-    return thread
 
 
 async def _open_tunnel(inner: trio.abc.Stream, client: trio.abc.Stream, early: bytes) -> bool:
@@ -407,7 +353,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             inner = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
             early = request.early if request.method == "CONNECT" else b""
             try:
-                thread = _start_worker(flags, theirs, key, conn)
+                thread = start_worker(flags, theirs, key, conn)
                 await inner.send_all(request.head if early else request.data)
                 if not early or await _open_tunnel(inner, stream, early):
                     await relay(stream, inner, watch_a=watch_client_hello(conn, early))
