@@ -15,6 +15,7 @@ import os
 import random
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import h2.config
 import h2.connection
@@ -27,6 +28,7 @@ from lab.paths import CERT_DIR
 from lab.runtime.runner import Runner
 from tests.conftest import LabFactory
 from tests.test_fuzz_protocols import COUNTS, HEADS, HELLOS, SOCKS, TIMES, UNITS, Edit, mutate
+from tests.worlds import seed_variant
 
 pytestmark = pytest.mark.netns
 
@@ -52,6 +54,7 @@ def _h2_flight(end_stream: bool, extra: tuple[bytes, bytes] = (b"user-agent", b"
 
 
 H2_FLIGHTS = [_h2_flight(True), _h2_flight(False)]
+ODD_SNI = HELLOS[0].replace(b"mydomain", b"myd\xc3\xa9mai")  # same length: a well-formed hello, a non-ASCII name
 
 
 def odd_header(rng: random.Random) -> tuple[bytes, bytes]:
@@ -66,6 +69,7 @@ TARGETS = {
     "socks5": (("10.9.9.9", 1080), "raw", SOCKS, ["-x", "socks5h://10.9.9.9:1080", "https://mydomain"]),
     "reset": (("198.0.8.245", 443), "raw", HELLOS, ["https://mydomain"]),
     "backend": (("10.1.1.1", 443), "tls", [*REQUESTS, *H2_FLIGHTS], ["--resolve", "mydomain:443:10.1.1.1", "https://mydomain"]),
+    "origin": (("10.3.3.3", 443), "tls", [*REQUESTS, *H2_FLIGHTS], ["-k", "--resolve", "web:443:10.3.3.3", "https://web"]),
     "glb": (
         ("88.88.88.88", 443),
         "tls",
@@ -74,6 +78,9 @@ TARGETS = {
          "https://mydomain"],
     ),
 }  # fmt: skip
+
+
+WORLD = '[hosts.web]\nkind = "origin"\naddress = "10.3.3.3:443"\n'  # the seed has every other kind
 
 
 def test_every_host_kind_is_fuzzed() -> None:
@@ -122,6 +129,10 @@ def exchanges(kind: str, rng: random.Random) -> list[Callable[[], Awaitable[None
     made: list[Callable[[], Awaitable[None]]] = []
     for _ in range(INPUTS):
         base = rng.choice(bases)
+        if how == "tls" and rng.random() < 0.3:  # TLS hosts also get hostile ClientHellos
+            data = rng.choice([ODD_SNI, mutate(rng.choice([*HELLOS, ODD_SNI]), edits(rng))])
+            made.append(lambda data=data: send_raw(address, data))
+            continue
         if base in H2_FLIGHTS and rng.random() < 0.5:
             base = _h2_flight(rng.random() < 0.5, odd_header(rng))
             data = base
@@ -144,7 +155,9 @@ async def still_serves(runner: Runner, curl_args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(TARGETS))
-async def test_hostile_bytes_per_host_kind(lab: LabFactory, capfd: pytest.CaptureFixture[str], kind: str) -> None:
+async def test_hostile_bytes_per_host_kind(
+    lab: LabFactory, tmp_path: Path, capfd: pytest.CaptureFixture[str], kind: str
+) -> None:
     rng = random.Random(f"{SEED}-{kind}")
     limit = trio.CapacityLimiter(8)
 
@@ -154,7 +167,7 @@ async def test_hostile_bytes_per_host_kind(lab: LabFactory, capfd: pytest.Captur
             with trio.fail_after(10), contextlib.suppress(trio.BrokenResourceError, OSError, ssl.SSLError):
                 await exchange()  # a host that hangs up on it has answered too
 
-    async with lab("seed") as runner:
+    async with lab(seed_variant(tmp_path, WORLD)) as runner:
         everything = runner.world.timeline.mark(0)
         async with trio.open_nursery() as nursery:
             for exchange in exchanges(kind, rng):

@@ -31,7 +31,8 @@ from tests.worlds import seed_variant
 pytestmark = pytest.mark.netns
 
 HOSTS = {"glb": ("88.88.88.88", 443), "old": ("10.1.1.1", 443), "reset": ("198.0.8.245", 443),
-         "proxy": ("10.9.9.9", 3128), "socks": ("10.9.9.9", 1080)}  # fmt: skip
+         "proxy": ("10.9.9.9", 3128), "socks": ("10.9.9.9", 1080), "web": ("10.3.3.3", 443)}  # fmt: skip
+ORIGIN = '[hosts.web]\nkind = "origin"\naddress = "10.3.3.3:443"\n'  # the seed has every other kind
 
 
 @asynccontextmanager
@@ -61,17 +62,17 @@ def client_context() -> ssl.SSLContext:
     return context
 
 
-STALLS = {"glb": b"\x16\x03", "old": b"\x16\x03", "reset": b"\x16\x03", "proxy": b"CONNECT myd", "socks": b"\x05"}
+STALLS = {"proxy": b"CONNECT myd", "socks": b"\x05"}  # the TLS hosts: b"\x16\x03"
 
 
 @pytest.mark.parametrize("host", sorted(HOSTS))
 async def test_a_client_that_never_finishes_its_handshake_is_cut_off(
     tmp_path: Path, autojump_clock: trio.testing.MockClock, host: str
 ) -> None:
-    async with world(tmp_path) as runner:
+    async with world(tmp_path, ORIGIN) as runner:
         async with await trio.open_tcp_stream(*HOSTS[host]) as stream:
             started = trio.current_time()
-            await stream.send_all(STALLS[host])  # the start of what the host waits for, then nothing
+            await stream.send_all(STALLS.get(host, b"\x16\x03"))  # the start of what the host waits for, then nothing
             assert await wait_closed(stream) == b""
             waited = trio.current_time() - started
         await trio.to_thread.run_sync(runner.world.timeline.wait_idle, 5.0)

@@ -21,7 +21,7 @@ from lab.model.behaviours import ALERTS, ClientCertPolicy, OriginSettings
 from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.scenario import Host
 from lab.protocols.proxyhead import BadRequest
-from lab.runtime.httpserve import PeerProtocolError, Request, Responder, Response, serve_http
+from lab.runtime.httpserve import PeerProtocolError, Request, Responder, Response, guard_for, serve_http
 from lab.runtime.pki import Pki
 from lab.runtime.tlsserver import HandshakeFailed, HelloInfo, ServerTLS, sni_callback
 from lab.runtime.world import Connection, World
@@ -220,7 +220,7 @@ async def _answer(
         await _no_answer(conn, stream, settings.answer)
         return
     try:
-        await serve_http(stream, alpn, respond_for(host, settings, conn))
+        await serve_http(stream, alpn, respond_for(host, settings, conn), guard_for(conn))
     except PeerProtocolError as exc:
         bad = BadRequest(status=400, reason=str(exc))
         conn.emit(PeerError(summary=f"{exc} (answered 400)", status=400))

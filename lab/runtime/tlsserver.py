@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import trio
 
+from lab.protocols import clienthello
+
 READ_SIZE = 65536
 RECORD_HEADER = 5
 HANDSHAKE = 22
@@ -73,6 +75,7 @@ class ServerTLS(trio.abc.Stream):
         self.info = info
         self._send_lock = trio.Lock()
         self.first_flight: bytes = b""  # what the server answered the ClientHello with
+        self._hello = clienthello.HelloReader()
 
     @property
     def negotiated(self) -> str:
@@ -103,8 +106,19 @@ class ServerTLS(trio.abc.Stream):
         if not data:
             self._in.write_eof()
             return False
+        if not self._hello.done:
+            self._read_hello(bytes(data))
         self._in.write(bytes(data))
         return True
+
+    def _read_hello(self, data: bytes) -> None:
+        """The ClientHello as sent. A server name that is not ASCII never reaches a ServerName callback: the
+        standard library would fail to decode it there and print a traceback; the host refuses it instead."""
+        hello = self._hello.feed(data)
+        if isinstance(hello, clienthello.ClientHello) and not hello.sni_is_ascii:
+            self.info.sni = hello.sni
+            if self.obj.context.sni_callback is not None:
+                raise HandshakeFailed(f"the ClientHello's server name {hello.sni} is not ASCII: refused", "")
 
     async def do_handshake(self, *, stop_after_server_hello: bool = False) -> None:
         """Run the handshake. On failure, whatever OpenSSL produced (its alert) is sent, then it raises.
