@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import trio
 from OpenSSL import SSL
 
 from lab.model.events import LogEntry, PeerError, RequestReceived, TlsOk
-from lab.paths import ROOT
+from lab.paths import CERT_DIR, ROOT
 from tests.conftest import LabFactory
 from tests.worlds import BEHIND, seed_variant
 
@@ -125,3 +126,28 @@ def test_the_lab_process_prints_no_traceback_whatever_it_is_sent(tmp_path: Path)
     assert "answered 400" in done.stdout  # the probe ran and was answered
     assert "answered 505" in done.stdout
     assert "SNI \\xff\\xfe" in done.stderr  # the events, as the lab printed them
+
+
+@pytest.mark.parametrize(
+    ("host", "address"), [("old", ("10.1.1.1", 443)), ("glb", ("88.88.88.88", 443)), ("web", ("10.3.3.3", 443))]
+)
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [(b"GARBAGE\r\n\r\n", 400), (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431)],
+)
+async def test_http_hosts_answer_a_bad_head_with_a_status_and_one_event(
+    lab: LabFactory, tmp_path: Path, host: str, address: tuple[str, int], head: bytes, status: int
+) -> None:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    context.load_cert_chain(CERT_DIR / "client.crt", CERT_DIR / "client.key")
+    async with lab(seed_variant(tmp_path, '[hosts.web]\nkind = "origin"\naddress = "10.3.3.3:443"\n')) as runner:
+        tls = trio.SSLStream(await trio.open_tcp_stream(*address), context, server_hostname="mydomain")
+        async with tls:
+            await tls.send_all(head)
+            answer = await tls.receive_some(65536)
+        assert await trio.to_thread.run_sync(runner.world.timeline.wait_idle, 5.0)
+        errors = [e for e in runner.world.timeline.since(0) if isinstance(e, PeerError)]
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:80]
+    assert [(e.host, e.status) for e in errors] == [(host, status)]

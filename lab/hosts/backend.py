@@ -131,6 +131,6 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         try:
             await serve_http(stream, alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
-            conn.emit(PeerError(summary=str(exc)))
+            conn.emit(PeerError(summary=str(exc), status=exc.status))
 
     await world.serve_tcp(host, handle, task_status=task_status)

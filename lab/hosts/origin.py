@@ -20,7 +20,6 @@ import trio
 from lab.model.behaviours import ALERTS, ClientCertPolicy, OriginSettings
 from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.scenario import Host
-from lab.protocols.proxyhead import BadRequest
 from lab.runtime.httpserve import PeerProtocolError, Request, Responder, Response, guard_for, serve_http
 from lab.runtime.pki import Pki
 from lab.runtime.tlsserver import HandshakeFailed, HelloInfo, ServerTLS, sni_callback
@@ -221,11 +220,8 @@ async def _answer(
         return
     try:
         await serve_http(stream, alpn, respond_for(host, settings, conn), guard_for(conn))
-    except PeerProtocolError as exc:
-        bad = BadRequest(status=400, reason=str(exc))
-        conn.emit(PeerError(summary=f"{exc} (answered 400)", status=400))
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await stream.send_all(bad.response())
+    except PeerProtocolError as exc:  # answered already (HTTP/1.1: 400 or 431; HTTP/2: GOAWAY)
+        conn.emit(PeerError(summary=str(exc), status=exc.status))
     except trio.BrokenResourceError as exc:  # a TLS 1.3 client certificate refused after the handshake
         conn.emit(TlsFailed(summary=f"handshake failed after it seemed done: {exc}", reason=str(exc)))
         if settings.client_cert is None or settings.client_cert.linger:

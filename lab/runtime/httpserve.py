@@ -15,6 +15,7 @@ this module only drives them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -30,11 +31,21 @@ import trio
 
 from lab.model.events import LimitReached, RequestReceived
 from lab.protocols.octets import readable, wire
+from lab.protocols.proxyhead import BadRequest
 from lab.runtime.world import Connection
 
 
 class PeerProtocolError(Exception):
-    """The client sent something that is not valid HTTP."""
+    """The client sent something that is not valid HTTP; ``status`` is what it was answered (HTTP/1.1: 400 or
+    431, already sent), ``None`` over HTTP/2 (a GOAWAY went instead)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} (answered {self.status})" if self.status else message
 
 
 def _nothing(*_: object) -> None:
@@ -194,8 +205,11 @@ async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection, guard
     while True:
         try:
             event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise PeerProtocolError(f"bad HTTP/1.1 from client: {exc}") from None
+        except h11.RemoteProtocolError as exc:  # answered as a proxy answers a bad head: status, reason, close
+            answer = BadRequest(status=exc.error_status_hint, reason=f"bad HTTP/1.1 from client: {exc}")
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(answer.response())
+            raise PeerProtocolError(answer.reason, answer.status) from None
         if event is h11.NEED_DATA:
             if conn.they_are_waiting_for_100_continue:  # Expect: 100-continue: we want the body, say so
                 go_on = h11.InformationalResponse(status_code=100, headers=[], reason=_reason(100))

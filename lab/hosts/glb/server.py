@@ -144,7 +144,7 @@ class LoadBalancer:
         try:
             await serve_http(tls, tls.alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
-            conn.emit(PeerError(summary=str(exc)))
+            conn.emit(PeerError(summary=str(exc), status=exc.status))
             with trio.move_on_after(1):
                 await tls.aclose()  # close_notify: the client learns the load balancer hung up on purpose
 
