@@ -122,6 +122,30 @@ def test_lab_run_ends_cleanly_on_sigterm_while_curl_runs(tmp_path: Path) -> None
     assert processes_in_namespace(ns) == []
 
 
+def test_sigkill_of_lab_run_ends_the_curl_it_ran(tmp_path: Path) -> None:
+    scenario = tmp_path / "hang.toml"
+    scenario.write_text(
+        'title = "retry"\ntopology = "seed"\nstory = "a curl that waits on its own"\n'
+        '[[steps]]\nrun = "curl -sS --retry 20 --retry-delay 3 --retry-connrefused https://10.1.1.1:4443"\n'
+    )
+    with subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", str(scenario)], cwd=ROOT, stdout=subprocess.DEVNULL
+    ) as lab:
+        deadline = time.monotonic() + 20
+        curl: list[int] = []
+        while not curl and time.monotonic() < deadline:  # readiness: the step's curl process exists
+            curl = [p for p in descendants(lab.pid) if _comm(p) == "curl" and "4443" in _cmdline(p)]
+        assert curl, "curl never started"
+        ns = os.readlink(f"/proc/{lab.pid}/ns/net")
+        lab.kill()
+        assert lab.wait(timeout=10) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while processes_in_namespace(ns) and time.monotonic() < deadline:  # the kernel delivers SIGKILLs
+        select.select([], [], [], 0.01)
+    assert processes_in_namespace(ns) == []  # before, curl went on retrying for a minute in the lab's namespace
+    assert _state(curl[0]) in ("", "Z")
+
+
 def _state(pid: int) -> str:
     """The process's state letter (R, S, Z, ...); "" once it is gone."""
     try:
