@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NAME   ?= proxy-resolve
 
-.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity clean curl8 \
-	curl8-if-possible web
+.PHONY: scenario lab run-all test test-image image kube-play browser lint typecheck bench bench-capacity mutation fuzz \
+	clean curl8 curl8-if-possible web
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -95,6 +95,14 @@ test-image: image
 ##                          a scenario replayed in one, then both removed
 kube-play: image
 	@deploy/kubernetes/play.sh
+
+## make mutation            plant each bug of bench/mutants.py, run the tests that must catch it (not in make test)
+mutation: $(VENV)
+	@$(BIN)/python -m bench.mutation
+
+## make fuzz                10,000 hostile inputs per parser and scenario loader, 2,000 per host kind (bench/results/fuzz.*)
+fuzz: $(VENV)
+	@$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) .curl web/node_modules .mypy_cache .ruff_cache .pytest_cache certs/*.crt certs/*.key certs/hosts certs/manifest.json

@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -206,7 +207,9 @@ def run(argv: list[str] | None = None) -> int:
     print(markdown)
     from bench import addressing, startup
 
-    return startup.run() or addressing.run()
+    # The soak forks a clean lab process: it runs as a process of its own, not in this one's threads.
+    soak = subprocess.run([sys.executable, "-m", "bench.soak"], cwd=ROOT, check=False).returncode
+    return startup.run() or addressing.run() or soak
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import trio
 from lab.hosts import run_world
 from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
-from lab.runtime import curlbin, netns
+from lab.runtime import curlbin, faults, netns
 from lab.runtime.pki import Pki
 from lab.runtime.runner import Runner
 from lab.runtime.timeline import Timeline
@@ -34,10 +34,11 @@ async def open_lab(
     world = World(scenario, timeline if timeline is not None else Timeline(), pki)
     runner = Runner(world, curl)
     try:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(run_world, world)
-            yield runner
-            nursery.cancel_scope.cancel()
+        with faults.reported(world.timeline):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(run_world, world)
+                yield runner
+                nursery.cancel_scope.cancel()
     finally:
         runner.cleanup()
 

@@ -1,16 +1,20 @@
 """Test set-up: the whole test process moves into a lab namespace once, before any thread starts.
 
 Real-curl tests use the ``lab`` fixture (or mark themselves ``netns``); where namespaces are unavailable
-they are skipped with the reason, which ``-ra`` prints in the summary.
+(or ``LAB_NO_NETNS=1`` says to act so) they are skipped with the reason, which ``-ra`` prints in the summary.
+Tests that render in headless Chromium mark themselves ``browser`` and are skipped, with the reason, where
+it is not installed. tests/test_skips.py checks both in a pytest run of its own.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -29,13 +33,19 @@ except NamespaceUnavailable as exc:
     NETNS_ERROR = str(exc)
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if NETNS_ERROR is None:
-        return
-    skip = pytest.mark.skip(reason=f"real curl needs a lab namespace: {NETNS_ERROR}")
+    no_netns = pytest.mark.skip(reason=f"real curl needs a lab namespace: {NETNS_ERROR}")
+    no_browser = pytest.mark.skip(
+        reason="chromium is not installed (make test installs the Debian package when run as root)"
+    )
     for item in items:
-        if "netns" in item.keywords or "lab" in getattr(item, "fixturenames", ()):
-            item.add_marker(skip)
+        if NETNS_ERROR is not None and ("netns" in item.keywords or "lab" in getattr(item, "fixturenames", ())):
+            item.add_marker(no_netns)
+        elif CHROMIUM is None and "browser" in item.keywords:
+            item.add_marker(no_browser)
 
 
 LabFactory = Callable[[str], AbstractAsyncContextManager[Runner]]
@@ -74,15 +84,16 @@ def lab() -> LabFactory:
 
 
 def run_lab(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m lab ARGS`` in a fresh process from the project root (its own namespace, like a user's)."""
+    """``python -m lab ARGS`` in a fresh process (its own namespace, like a user's), from the project root or
+    from ``cwd`` (a copy of the lab: ``python -m`` then runs the copy's code)."""
     return subprocess.run(
         [sys.executable, "-m", "lab", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         timeout=timeout,
         env={**os.environ, **(env or {})},
         check=False,

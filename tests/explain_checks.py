@@ -9,7 +9,9 @@ contradicts; the differential test and the unit tests require the list to be emp
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 
+from lab.explain.narrate import sequence
 from lab.explain.verdict import Verdict
 from lab.model import deciders
 from lab.model.events import (
@@ -39,6 +41,21 @@ _ALERT_IN = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS alert, .*\((\d+)\)", re.MULT
 _CONNECT_LINE = re.compile(r"^> CONNECT (\S+) HTTP", re.MULTILINE)
 
 
+def marked(lines: list[str]) -> list[str]:
+    """The printed lines that carry the ◀ decisive mark."""
+    return [line for line in lines if line.endswith("◀ decisive")]
+
+
+def must_be_marked(lines: list[str], verdict: Verdict, hop_key: str, width: int) -> list[str]:
+    """The printed lines that must carry ◀ decisive, and no others: the last line of hop ``hop_key``'s block (found
+    by its title, whatever its icon), then each diagram row the verdict marks, as drawn at ``width`` columns."""
+    title = next(h.title for h in verdict.hops if h.key == hop_key)
+    head = re.compile(rf"^ [▶✓✗·•]  {re.escape(title)}  ")
+    start = next(i for i, line in enumerate(lines) if head.match(line))
+    block = [lines[start], *takewhile(lambda line: line.startswith("    "), lines[start + 1 :])]
+    return [block[-1], *(row.line.rstrip() for row in sequence(verdict, width) if row.decisive)]
+
+
 def _hop(verdict: Verdict, key: str) -> tuple[str, str] | None:
     found = next((h for h in verdict.hops if h.key == key), None)
     return (found.text, found.status) if found else None
@@ -49,6 +66,7 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems: list[str] = []
     events = result.events
     proxies = {h.name for h in scenario.hosts.values() if h.kind in ("http-proxy", "socks5")}
+    problems += _shape(verdict)
     problems += _one_decision(verdict)
     problems += _words(result, verdict)
     target = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
@@ -60,6 +78,19 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
     problems += _arrows(verdict, events, conn, received)
     return problems
+
+
+_HOP_ORDER = ["resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
+
+
+def _shape(verdict: Verdict) -> list[str]:
+    """Every hop there, once, in the order a packet meets them (so no check below passes for want of its hop);
+    only a refused command line has its one hop, and proxy DNS is there when a proxy was chosen (see _proxy)."""
+    keys = [h.key for h in verdict.hops]
+    expected = (
+        ["command-line"] if keys == ["command-line"] else [k for k in _HOP_ORDER if k in keys or k != "proxy-dns"]
+    )
+    return [] if keys == expected else [f"hops {keys}, expected {expected}"]
 
 
 def _one_decision(verdict: Verdict) -> list[str]:

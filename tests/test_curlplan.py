@@ -10,6 +10,7 @@ from lab.explain import curlplan
 from lab.explain.curlplan import plan
 from lab.explain.verdict import explain_result
 from lab.model import scenario
+from lab.model.events import ClientHelloSeen, RequestReceived, Resolved, TlsFailed, TlsOk
 from lab.model.outcome import CurlResult
 from lab.model.scenario import format_address
 from tests.conftest import LabFactory, curls
@@ -86,6 +87,12 @@ CASES = [
     ({}, f"curl -v --proxy-resolve mydomain:443:88.88.88.88 -x {PROXY} https://mydomain"),
     ({}, "curl -sS --no-resolve mydomain:443:88.88.88.88 https://mydomain"),
     ({}, "curl -sS -v"),
+    ({"HTTP_PROXY": "http://10.9.9.9:1080"}, "curl -v http://10.9.9.9:3128/"),  # curl never reads HTTP_PROXY
+    ({"https_proxy": PROXY, "NO_PROXY": "mydomain"}, "curl -v --resolve a.mydomain:443:88.88.88.88 https://a.mydomain"),
+    ({"https_proxy": PROXY, "NO_PROXY": "domain"}, f"curl -v {RESOLVE} https://mydomain"),  # a suffix at a dot only
+    ({}, f"curl -v {RESOLVE} -x socks5h://10.9.9.9 https://mydomain"),  # no port: curl's 1080
+    ({}, f"curl -v -p -x {PROXY} http://mydomain:443/"),  # --proxytunnel: CONNECT for http:// too
+    ({}, "curl -v -k https://10.1.1.1"),  # no SNI for an IP address
 ]
 
 
@@ -103,7 +110,7 @@ async def test_plan_matches_real_curl(lab: LabFactory, env: dict[str, str], comm
 
 
 def _check_plan(predicted: curlplan.Plan, result: CurlResult) -> None:
-    if predicted.expected_exit is not None:
+    if predicted.expected_exit is not None:  # (otherwise the servers decide it)
         assert result.exit_code == predicted.expected_exit, result.stderr
     if predicted.usage_error:
         assert result.error == predicted.usage_error
@@ -118,17 +125,18 @@ def _check_plan(predicted: curlplan.Plan, result: CurlResult) -> None:
         assert reached.name in (named, predicted.target_host if predicted.connect_to else named), result.stderr
     assert result.tunnel == predicted.tunnel
     assert tuple(result.proxy_env) == predicted.proxy_env
-    if predicted.tunnel_kind == "CONNECT":
-        assert f"* Establish HTTP proxy tunnel to {predicted.tunnel}" in result.stderr
-    resolved = [e for e in result.events if e.kind == "resolved"]
-    if predicted.proxy is not None and resolved:
-        assert (resolved[0].table == "proxy DNS") == (predicted.resolver == "proxy")
-    hello = next((e for e in result.events if e.kind in ("tls-ok", "tls-failed", "client-hello")), None)
-    if hello is not None:
-        assert (hello.sni or None) == predicted.sni
-    request = next((e for e in result.events if e.kind == "request"), None)
-    if request is not None:
-        assert request.authority == predicted.host_header
+    connect_line = f"* Establish HTTP proxy tunnel to {predicted.tunnel}"
+    assert (connect_line in result.stderr) == (predicted.tunnel_kind == "CONNECT"), result.stderr
+    resolved = [e.table for e in result.events if isinstance(e, Resolved)]
+    proxy_resolved = "proxy DNS" if predicted.resolver == "proxy" else "IP literal"
+    assert resolved == ([proxy_resolved] if predicted.proxy else []), result.stderr
+    hello = [e.sni or None for e in result.events if isinstance(e, TlsOk | TlsFailed | ClientHelloSeen)]
+    if predicted.url is not None and predicted.url.scheme == "https":
+        assert hello[:1] == [predicted.sni], result.stderr  # the first server that read a ClientHello
+    else:
+        assert set(hello) <= {None}, result.stderr  # plain HTTP (a TLS server in a tunnel reads no name)
+    requests = [e.authority for e in result.events if isinstance(e, RequestReceived)]
+    assert requests == ([predicted.host_header] if result.reached else []), result.stderr
     _, verdict = explain_result(scenario.load("seed"), result)
     assert verdict.drift == ()
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from lab.errors import ScenarioError
 from lab.model import scenario
 from lab.paths import TOPOLOGY_DIR
+from tests.test_fuzz_protocols import COUNTS
 
 EXAMPLES = int(os.environ.get("LAB_FUZZ_EXAMPLES", "120"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,6 +63,7 @@ def _replace(data: Any, path: tuple[Any, ...], value: Any, rename: str | None) -
 
 
 def _load_text(text: str | bytes) -> scenario.Scenario | ScenarioError:
+    COUNTS["scenario files"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fuzzed.toml"
         path.write_bytes(text.encode() if isinstance(text, str) else text)

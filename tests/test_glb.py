@@ -303,7 +303,7 @@ async def test_lab_run_keeps_the_log_for_lab_logs(
     monkeypatch.setattr(logs, "LOG_DIR", tmp_path)
     assert await replay([scenario.load("mtls-logging")], True) == 0
     steps = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert all(step["ok"] for step in steps)
+    assert [(step["step"], step["ok"]) for step in steps] == [(1, True), (2, True), (3, True), (4, True)]
     stored = logs.load("mtls-logging")
     client_cert = [e for e in stored.entries if logmatch.matches(e, 'jsonPayload.statusDetails=~"client_cert"')]
     assert [e["resource"]["labels"]["forwarding_rule_name"] for e in client_cert] == ["glb-logged"]
@@ -331,15 +331,36 @@ async def test_sampling_drops_entries_and_says_so(lab: LabFactory, tmp_path: Pat
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ('[hosts.glb]\nmtls = { mode = "STRICT" }\n', 3, "unknown mtls mode 'STRICT'"),
+        (
+            '[hosts.glb]\nmtls = { mode = "STRICT" }\n',
+            3,
+            "unknown mtls mode 'STRICT' (expected one of: REJECT_INVALID, ALLOW_INVALID_OR_MISSING_CLIENT_CERT, none)",
+        ),
         ('[hosts.glb]\nmtls.trust_anchors = ["nope"]\n', 3, "trust_anchors must list CAs among"),
-        ('[hosts.glb]\nmtls.allowlist = ["nope"]\n', 3, "allowlist must list lab client certificates"),
+        ('[hosts.glb]\nmtls.allowlist = ["nope"]\n', 3, "allowlist must list lab client certificates among"),
         ('[hosts.glb]\ntls.min = "1.1"\n', 3, "unknown TLS version '1.1' (expected one of: 1.2, 1.3)"),
-        ('[hosts.glb]\nfailure_style = "loud"\n', 3, "unknown failure_style 'loud'"),
-        ("[hosts.glb]\nlogging.sample_rate = 2\n", 3, "sample_rate must be between 0.0 and 1.0"),
-        ('[hosts.glb]\nurl_map = [{ path = "/x", backend = "old2" }]\n', 3, "unknown backend 'old2'"),
-        ("[hosts.glb]\ncustom_headers = { X = 1 }\n", 3, "custom_headers must be a table"),
-        ('[hosts.glb]\nmtlss = "x"\n', 3, "unknown setting 'mtlss' for a glb host"),
+        (
+            '[hosts.glb]\nfailure_style = "loud"\n',
+            3,
+            "unknown failure_style 'loud' (expected one of: alert, silent, reset, empty-reply)",
+        ),
+        ("[hosts.glb]\nlogging.sample_rate = 2\n", 3, "sample_rate must be between 0.0 and 1.0, not 2"),
+        (
+            '[hosts.glb]\nurl_map = [{ path = "/x", backend = "old2" }]\n',
+            3,
+            "unknown backend 'old2' (backend hosts here: old)",
+        ),
+        (
+            "[hosts.glb]\ncustom_headers = { X = 1 }\n",
+            3,
+            'custom_headers must be a table like { "X-Client-Cert-Present" = "{client_cert_present}" }, not {\'X\': 1}',
+        ),
+        (
+            '[hosts.glb]\nmtlss = "x"\n',
+            3,
+            "unknown setting 'mtlss' for a glb host (expected one of: cert, custom_headers, failure_style, "
+            "load_balancer, logging, mtls, region, tls, url_map)",
+        ),
     ],
 )
 def test_bad_settings_name_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -347,4 +368,7 @@ def test_bad_settings_name_file_and_line(tmp_path: Path, text: str, line: int, m
     with pytest.raises(ScenarioError) as caught:
         scenario.load(path)
     assert caught.value.line == line
-    assert message in caught.value.message
+    if message.endswith(" among"):  # the rest lists the lab's CAs or client certificates
+        assert caught.value.message.startswith(f"{message}: ")
+    else:
+        assert caught.value.message == message

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from itertools import takewhile
 
 import pytest
 from rich.console import Console
@@ -15,6 +14,7 @@ from lab.explain.narrate import explain_command, render, sequence
 from lab.explain.verdict import explain_result
 from lab.model import scenario
 from lab.model.scenario import Step
+from tests.explain_checks import marked, must_be_marked
 from tests.explain_matrix import ROWS, WORLD
 from tests.record_runs import recorded
 
@@ -57,26 +57,22 @@ def test_every_explanation_fits(width: int, row: object) -> None:
     result = RUNS[row.id]
     plan, verdict = explain_result(MATRIX_WORLD, result)
     step = Step(number=1, run=row.command, argv=result.argv, lesson="A lesson long enough to wrap " * 5)
-    lines = _printed(render(MATRIX_WORLD, step, result, plan, verdict, []), width)
-    lines += _printed(explain_command(MATRIX_WORLD, result), width)
-    for line in lines:
+    stepped = _printed(render(MATRIX_WORLD, step, result, plan, verdict, []), width)
+    typed = _printed(explain_command(MATRIX_WORLD, result), width)
+    for line in stepped + typed:
         assert line == line.rstrip(), f"trailing blanks: {line!r}"
         assert _unbreakable(line, width), f"{len(line)} > {width}: {line!r}"
         assert not line.lstrip().startswith("decisive"), f"'◀ decisive' split: {line!r}"
         if "◀ decisive" not in line:
             assert not line.rstrip().endswith("◀"), f"'◀ decisive' split: {line!r}"
-    hop = next(h for h in verdict.hops if h.decisive)
-    start = next(i for i, line in enumerate(lines) if line.startswith(f" ▶  {hop.title}"))
-    block = [lines[start], *takewhile(lambda line: line.startswith("    "), lines[start + 1 :])]
-    assert block[-1].endswith("◀ decisive"), f"the decisive hop {hop.title!r} is not marked: {block}"
-    marked = [m.label for m in verdict.messages if m.decisive]
-    assert any(row.arrow in label for label in marked), f"no marked diagram row with {row.arrow!r}: {marked}"
+    assert marked(stepped) == must_be_marked(stepped, verdict, row.hop, width)
+    assert marked(typed) == must_be_marked(typed, verdict, row.hop, width)
     drawn = sequence(verdict, width)
     for index, message in enumerate(verdict.messages):
+        label_rows = [r.line.rstrip() for r in drawn if r.message == index]
+        assert [line for line in label_rows if line not in typed] == [], "a diagram row was not printed"
         if message.decisive:
-            label_rows = [r.line for r in drawn if r.message == index]
             assert label_rows[-1].endswith("◀ decisive")
-            assert all(r.line in lines for r in drawn if r.message == index)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from lab.hosts.glb import mtls
@@ -170,3 +171,41 @@ def test_chains_on_disk_are_sent_leaf_first(pki: Pki) -> None:
     assert len({c.subject for c in alike}) == 1
     assert len({c.serial_number for c in alike}) == 11
     assert Path(pki.clients["deep-chain-client"].pair.key).stat().st_mode & 0o777 == 0o600
+
+
+def _intermediates(pki: Pki, count: int, *, alike: bool) -> list[x509.Certificate]:
+    """``count`` CAs under the client CA: a chain one under the other, or (``alike``) siblings with one subject
+    and one key that differ only in serial number."""
+    made: list[x509.Certificate] = []
+    parent = (pki.client_ca.cert, pki.client_ca.key)
+    for i in range(count):
+        subject = certs.name("alike CA" if alike else f"level {i} CA")
+        issued = certs.issue(parent, subject=subject, key=certs.rsa_key(), ca=True, serial=0x2000 + i)
+        made.append(issued[0])
+        parent = parent if alike else issued
+    return made
+
+
+@pytest.mark.parametrize(("length", "verified"), [(10, True), (11, False)])
+def test_a_path_of_ten_certificates_passes_and_eleven_do_not(pki: Pki, length: int, verified: bool) -> None:
+    """BMTLS: at most ten certificates in a path, root and leaf included."""
+    middles = _intermediates(pki, length - 2, alike=False)
+    leaf, _ = certs.issue((middles[-1], certs.rsa_key()))
+    verdict = mtls.evaluate([leaf, *reversed(middles)], trust(pki))
+    assert (verdict.chain_verified, verdict.reason) == (verified, "" if verified else "depth"), verdict.detail
+
+
+@pytest.mark.parametrize(("count", "verified"), [(10, True), (11, False)])
+def test_ten_alike_intermediates_pass_and_eleven_do_not(pki: Pki, count: int, verified: bool) -> None:
+    """LOG: client_cert_pki_too_large for more than ten intermediates sharing one subject and public key."""
+    alike = _intermediates(pki, count, alike=True)
+    leaf, _ = certs.issue((alike[0], certs.rsa_key()))
+    verdict = mtls.evaluate([leaf, *alike], trust(pki))
+    assert (verdict.chain_verified, verdict.reason) == (verified, "" if verified else "pki_too_large"), verdict.detail
+
+
+@pytest.mark.parametrize("digest", [hashes.SHA256(), hashes.SHA384(), hashes.SHA512()])
+def test_sha_256_and_stronger_signatures_pass(pki: Pki, digest: hashes.HashAlgorithm) -> None:
+    leaf, _ = certs.issue((pki.client_ca.cert, pki.client_ca.key), digest=digest)
+    verdict = mtls.evaluate([leaf], trust(pki))
+    assert (verdict.chain_verified, verdict.error) == (True, ""), verdict.detail

@@ -182,6 +182,12 @@ async def test_outside_destinations_are_refused_and_nothing_is_sent(lab: LabFact
         (b"CONNECT mydomain HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400),  # no port
         (b"GET / HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400),  # origin-form: not a proxy request
         (b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain\r\nX: " + b"a" * 40_000 + b"\r\n\r\n", 431),
+        (b"GET http://1.1.1.1:65536/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),  # proxy.py answered nothing to these
+        (b"GET http://1.1.1.1:-1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET http://1.1.1.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"CONNECT mydomain:443 HTTP/1.1\nHost: mydomain:443\n\n", 400),
+        (b"CONNECT mydomain:443 HTTP/9.9\r\nHost: mydomain:443\r\n\r\n", 505),  # proxy.py's own 400, no event
     ],
 )
 async def test_bad_requests_get_4xx_one_event_and_the_proxy_keeps_serving(
@@ -194,6 +200,26 @@ async def test_bad_requests_get_4xx_one_event_and_the_proxy_keeps_serving(
         assert answer.startswith(f"HTTP/1.1 {status} ".encode())
         assert kinds(events, "proxy") == ["listening", "accepted", "error", "closed"]
         assert kinds(events, "old") == ["listening"]  # nothing went upstream
+        await still_serving(runner)
+
+
+async def test_pipelined_connect_heads_open_one_tunnel_that_carries_the_rest(lab: LabFactory) -> None:
+    head = b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\n\r\n"
+    async with lab("seed") as runner:
+        answer = await exchange(head + head, hang_up=True)  # proxy.py alone answered nothing to this
+        await settled(runner)
+        events = runner.world.timeline.since(0)
+        assert answer == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        assert kinds(events, "proxy") == [
+            "listening",
+            "accepted",
+            "tunnel-requested",
+            "resolved",
+            "tunnel-opened",
+            "closed",
+        ]
+        # the second head went through the tunnel, as any bytes after a CONNECT do: the old service saw no TLS
+        assert kinds(events, "old") == ["listening", "accepted", "tls-failed", "closed"]
         await still_serving(runner)
 
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from lab.errors import ScenarioError
 from lab.hosts.http_proxy import check_auth, shown_headers, split_target
-from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.hosts.proxydns import Loop, NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
 from lab.model import scenario
+from lab.model.events import PeerError
 from lab.model.hostsettings import ProxySettings
 from lab.protocols.proxyhead import BadRequest, HeadReader, ProxyRequest
 
 SEED = scenario.load("seed")
 TABLE = ProxySettings(dns=(("mydomain", "10.1.1.1"), ("lb", "88.88.88.88"), ("outside", "8.8.8.8")))
+PROXY, CLIENT = SEED.hosts["proxy"], "192.168.1.23"
 
 
 def read(data: bytes, limit: int = 16 * 1024) -> ProxyRequest | BadRequest | None:
@@ -55,6 +59,19 @@ def test_valid_heads_keep_the_line_as_received(data: bytes, line: str, target: s
         (b"CONNECT mydomain:99999 HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "CONNECT needs host:port"),
         (b"GET / HTTP/1.1\r\nHost: mydomain\r\n\r\n", 400, "absolute http:// URI"),
         (b"CONNECT mydomain:443 HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 20_000 + b"\r\n\r\n", 431, "limit"),
+        (b"GET http://1.1.1.1:65536/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '65536' is not a number from 1"),
+        (b"GET http://1.1.1.1:-1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '-1' is not a number"),
+        (b"GET http://1.1.1.1:99999/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '99999'"),
+        (b"GET http://1.1.1.1:0/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "port '0'"),
+        (b"GET http://1.1.1.1:" + b"9" * 5000 + b"/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "is not a number"),
+        (b"GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "closing ']'"),
+        (b"GET http://[nope]/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "not an IPv6 address"),
+        (b"GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "the host is empty"),
+        (b"CONNECT ::1:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "must be in brackets"),
+        (b"CONNECT [::1]x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "after the IPv6 address"),
+        (b"CONNECT mydomain:443 HTTP/1.1\nHost: mydomain:443\n\n", 400, "bare LF"),
+        (b"CONNECT mydomain:443 HTTP/9.9\r\nHost: mydomain:443\r\n\r\n", 505, "HTTP/9.9 is not supported"),
+        (b"CONNECT mydomain:443 HTTP/2.0\r\nHost: mydomain:443\r\n\r\n", 505, "HTTP/2.0 is not supported"),
     ],
 )
 def test_bad_heads_get_the_status_a_proxy_answers(data: bytes, status: int, why: str) -> None:
@@ -65,6 +82,31 @@ def test_bad_heads_get_the_status_a_proxy_answers(data: bytes, status: int, why:
     response = verdict.response()
     assert response.startswith(f"HTTP/1.1 {status} ".encode())
     assert response.endswith(f"{verdict.reason}\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("target", "host", "port"),
+    [
+        ("http://plain/x", "plain", 80),
+        ("http://plain:8080", "plain", 8080),
+        ("HTTP://user:pw@plain:81/?q#f", "plain", 81),
+        ("http://[::1]/x", "::1", 80),
+        ("http://[::1]:8080/x", "::1", 8080),
+        ("http://plain:/x", "plain", 80),
+    ],
+)
+def test_absolute_uris_name_their_host_and_port(target: str, host: str, port: int) -> None:
+    verdict = read(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert isinstance(verdict, ProxyRequest)
+    assert (verdict.host, verdict.port) == (host, port)
+    assert split_target(verdict) == (host, port)
+
+
+def test_bytes_after_a_connect_head_are_the_tunnels_not_a_second_request() -> None:
+    head = b"CONNECT mydomain:443 HTTP/1.1\r\nHost: mydomain:443\r\n\r\n"
+    verdict = read(head + head + b"\x16\x03\x01")
+    assert isinstance(verdict, ProxyRequest)
+    assert (verdict.head, verdict.early) == (head, head + b"\x16\x03\x01")
 
 
 def test_head_arriving_in_pieces_and_an_endless_head() -> None:
@@ -95,7 +137,7 @@ def test_head_arriving_in_pieces_and_an_endless_head() -> None:
     ],
 )
 def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: str, upstream: str, source: str) -> None:
-    found = resolve(name, port, TABLE, SEED)
+    found = resolve(name, port, TABLE, SEED, asker=PROXY, peer_ip=CLIENT)
     assert (found.address, found.port, found.upstream, found.source) == (address, port, upstream, source)
     assert name in found.event().summary
 
@@ -113,9 +155,33 @@ def test_the_proxy_resolves_with_its_own_table(name: str, port: int, address: st
 )
 def test_refusals_say_why(name: str, port: int, error: type[ProxyRefusal], status: int) -> None:
     with pytest.raises(error) as caught:
-        resolve(name, port, TABLE, SEED)
+        resolve(name, port, TABLE, SEED, asker=PROXY, peer_ip=CLIENT)
     assert caught.value.status == status
     assert str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("asker", "chain", "target", "peer", "why"),
+    [
+        ("proxy", False, ("10.9.9.9", 3128), "192.168.1.23", "this proxy itself"),
+        ("proxy", True, ("10.9.9.9", 3128), "192.168.1.23", "this proxy itself"),  # never, whatever the setting
+        ("socks", True, ("10.9.9.9", 1080), "192.168.1.23", "this proxy itself"),
+        ("proxy", False, ("10.9.9.9", 1080), "192.168.1.23", "chain = true in [hosts.proxy]"),
+        ("socks", False, ("10.9.9.9", 3128), "192.168.1.23", "chain = true in [hosts.socks]"),
+        ("socks", True, ("10.9.9.9", 3128), "10.9.9.9", "came through the lab proxy"),  # a third proxy: no
+        ("socks", True, ("10.9.9.9", 3128), "192.168.1.23", None),  # a chain of two, asked for
+        ("socks", False, ("10.1.1.1", 443), "10.9.9.9", None),  # a proxy's client may be a proxy
+    ],
+)
+def test_no_tunnel_loops(asker: str, chain: bool, target: tuple[str, int], peer: str, why: str | None) -> None:
+    settings = dataclasses.replace(TABLE, chain=chain)
+    if why is None:
+        found = resolve(target[0], target[1], settings, SEED, asker=SEED.hosts[asker], peer_ip=peer)
+        assert found.address == target[0]
+        return
+    with pytest.raises(Loop, match=re.escape(why)) as caught:
+        resolve(target[0], target[1], settings, SEED, asker=SEED.hosts[asker], peer_ip=peer)
+    assert caught.value.status == 403
 
 
 def _basic(user: str, password: str) -> str:
@@ -191,3 +257,34 @@ def test_proxy_settings_are_checked_with_file_and_line(tmp_path: Path, table: st
         scenario.load(path)
     assert caught.value.line == line
     assert message in caught.value.message
+
+
+def test_what_proxy_py_logs_as_a_failure_is_one_event_of_its_connection(capfd: pytest.CaptureFixture[str]) -> None:
+    import logging
+    import threading
+
+    from lab.hosts import proxyworker
+
+    events: list[PeerError] = []
+
+    class Conn:
+        def emit(self, event: PeerError) -> None:
+            events.append(event)
+
+    def worker() -> None:
+        proxyworker._worker.conn = Conn()
+        try:
+            b"\xff".decode()
+        except UnicodeDecodeError as exc:
+            logging.getLogger("proxy.http.handler").exception("Exception while handling connection", exc_info=exc)
+        logging.getLogger("proxy.http.proxy.server").warning("a refusal proxy.py would print")
+
+    proxyworker.quiet_proxy_logs()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert [e.summary for e in events] == [
+        "the proxy could not handle this connection: 'utf-8' codec can't decode byte 0xff in position 0: "
+        "invalid start byte"
+    ]
+    assert capfd.readouterr().err == ""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from lab.paths import ROOT
+from lab.runtime.timeline import Timeline
 from tests.conftest import LabFactory
 
 pytestmark = pytest.mark.netns
@@ -102,3 +104,28 @@ async def test_keep_alive_and_request_bodies(lab: LabFactory, version: str) -> N
     assert [e.target for e in requests] == ["/a", "/b"]
     assert len({e.conn for e in requests}) == 1  # one connection, two requests
     assert all(e.method == "POST" for e in requests)
+
+
+def test_exceptions_nobody_caught_become_events_while_a_lab_is_open() -> None:
+    from lab.runtime.faults import reported
+
+    def fail() -> None:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    class Broken:
+        def __del__(self) -> None:
+            raise ValueError("in a finaliser")
+
+    timeline = Timeline()
+    before = threading.excepthook
+    with reported(timeline):
+        thread = threading.Thread(target=fail, name="lab-proxy-7")
+        thread.start()
+        thread.join()
+        Broken()  # "Exception ignored in ...": reported through sys.unraisablehook
+    assert threading.excepthook is before
+    summaries = [e.summary for e in timeline.since(0) if e.kind == "error" and e.host == "lab"]
+    assert summaries == [
+        "lab-proxy-7 failed and was stopped: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "an error was ignored: in a finaliser",
+    ]

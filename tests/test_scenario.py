@@ -51,7 +51,7 @@ BAD = [
     (
         'title = "x"\ntopology = "seed"\n\n[hosts.glb]\nkind = "glbb"\n',
         5,
-        "unknown host kind 'glbb' (expected one of: glb, backend, reset, http-proxy, socks5)",
+        "unknown host kind 'glbb' (expected one of: glb, backend, reset, http-proxy, socks5, origin)",
     ),
     ('title = "x"\ntopology = "nope"\n', 2, "unknown topology 'nope' (expected one of: seed)"),
     (

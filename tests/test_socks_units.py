@@ -101,8 +101,7 @@ def test_user_password(auth: bytes, expected_reply: bytes, user: str | None, clo
     assert server.user == user
     assert server.closed is closed
     assert (request is None) is closed
-    if closed:
-        assert "wrong user or password for user 'alice'" in (server.refusal or "")
+    assert server.refusal == ("wrong user or password for user 'alice'" if closed else None)
 
 
 @pytest.mark.parametrize(

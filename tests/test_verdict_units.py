@@ -7,16 +7,30 @@
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from lab.explain.facts import Facts, gather
+from lab.explain.narrate import explain_command
 from lab.explain.verdict import Verdict, explain_result
 from lab.model import deciders, scenario
-from lab.model.events import Accepted, Closed, Event, TlsFailed, TunnelRefused
+from lab.model.events import (
+    Accepted,
+    Closed,
+    Event,
+    Resolved,
+    ResponseSent,
+    TlsFailed,
+    TlsOk,
+    TunnelOpened,
+    TunnelRefused,
+    TunnelRequested,
+)
 from lab.model.outcome import CurlResult
 from lab.protocols import curlv, tlsalert
 from tests.explain_checks import contradictions
@@ -43,7 +57,7 @@ def test_recorded_run_is_explained_without_contradiction(row: object) -> None:
     verdict = _verdict(row.id)
     assert (verdict.decisive, verdict.decision.hop) == (row.decider, row.hop), verdict.lesson
     assert contradictions(MATRIX_WORLD, RUNS[row.id], verdict) == []
-    assert any(m.decisive and row.arrow in m.label for m in verdict.messages), [m.label for m in verdict.messages]
+    assert tuple(m.label for m in verdict.messages if m.decisive) == row.marked
 
 
 # --- one test per hop ---------------------------------------------------------------------------------
@@ -70,6 +84,19 @@ def test_proxy_dns_hop_reports_what_was_asked_and_answered() -> None:
         "asked SOCKS5 CONNECT mydomain:443; the proxy's own DNS says mydomain → 10.1.1.1 (old)"
     )
     assert "502" in _hop(_verdict("proxy-unknown-name"), "proxy-dns")
+
+
+@pytest.mark.parametrize(
+    ("row_id", "status"),
+    [
+        ("proxy-ignores-resolve", "ok"),  # asked, and its DNS answered
+        ("proxy-unknown-name", "fail"),  # asked, and its DNS knew no address (502)
+        ("proxy-auth-missing", "skip"),  # refused before any lookup (407)
+        ("proxy-not-listening", "skip"),  # never asked
+    ],
+)
+def test_proxy_dns_hop_status(row_id: str, status: str) -> None:
+    assert next(h.status for h in _verdict(row_id).hops if h.key == "proxy-dns") == status
 
 
 def test_tcp_target_is_the_host_that_accepted() -> None:
@@ -145,6 +172,7 @@ ADVICE = {  # finding 5: the fix fits the cause
     "expired-server": ("renew its certificate", "-k"),
     "cacert-wrong-ca": ("--cacert", "-k"),
     "proxy-auth-missing": ("--proxy-user", "--connect-to"),
+    "public-dns-reset": ("--resolve mydomain:443:88.88.88.88 (SNI and Host stay mydomain)", "-k"),
 }
 
 
@@ -159,8 +187,8 @@ def test_advice_fits_the_cause(row_id: str, advice: tuple[str, str]) -> None:
 # --- typed events: what a recording cannot show on demand ----------------------------------------------
 
 
-def _typed(argv: str, code: int, events: list[Event], stderr: str = "") -> Verdict:
-    result = CurlResult(
+def _result(argv: str, code: int, events: list[Event], stderr: str = "") -> CurlResult:
+    return CurlResult(
         argv=tuple(argv.split()),
         env={},
         exit_code=code,
@@ -170,7 +198,10 @@ def _typed(argv: str, code: int, events: list[Event], stderr: str = "") -> Verdi
         events=tuple(events),
         duration=0.0,
     )
-    return explain_result(MATRIX_WORLD, result)[1]
+
+
+def _typed(argv: str, code: int, events: list[Event], stderr: str = "") -> Verdict:
+    return explain_result(MATRIX_WORLD, _result(argv, code, events, stderr))[1]
 
 
 def _glb(failed: TlsFailed, received: int = 700) -> list[Event]:
@@ -267,3 +298,93 @@ def test_curls_own_words_are_read_the_same_in_curl_7_and_8() -> None:
         assert facts.no_common_version == ("protocol version" in error), entry["file"]
         checked += own or named is not None
     assert checked >= 15
+
+
+def test_a_name_sent_to_the_proxy_is_the_proxys_dns_deciding_even_after_connect_to() -> None:
+    """--connect-to swapped the name, but curl still sent a name: the proxy's DNS chose the address."""
+    events: list[Event] = [
+        Accepted(host="proxy", conn=1),
+        TunnelRequested(host="proxy", conn=1, method="CONNECT", target="stale:443", line="CONNECT stale:443 HTTP/1.1"),
+        Resolved(host="proxy", conn=1, name="stale", address="10.4.4.4", table="proxy DNS", upstream="stale"),
+        TunnelOpened(host="proxy", conn=1, upstream="10.4.4.4:443", upstream_host="stale"),
+        Accepted(host="stale", conn=1),
+        TlsOk(host="stale", conn=1, sni="mydomain", version="TLSv1.3"),
+        ResponseSent(host="stale", conn=1, status=200),
+    ]
+    argv = "curl -sS -k --connect-to mydomain:443:stale:443 -x http://10.9.9.9:3128 https://mydomain"
+    verdict = _typed(argv, 0, events)
+    assert (verdict.decisive, verdict.decision.hop) == ("proxy DNS", "proxy-dns")
+    assert verdict.lesson == (
+        "Proxy DNS decided: curl asked the proxy (the -x option) for stale:443, and the proxy's own DNS said stale is "
+        "10.4.4.4; stale answered."
+    )
+
+
+PROXY_CONNECT = [Accepted(host="proxy", conn=1)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "stderr", "events", "drift"),
+    [
+        (
+            "curl -sS --resolve mydomain:443:88.88.88.88 -x http://10.9.9.9:3128 https://mydomain",
+            "",
+            [*PROXY_CONNECT, TunnelRequested(host="proxy", conn=1, method="CONNECT", target="88.88.88.88:443")],
+            "the proxy was asked for 88.88.88.88:443, the plan said mydomain:443",
+        ),
+        (
+            "curl -v https://mydomain",
+            "*   Trying 10.1.1.1:443...\n* Connected to mydomain (10.1.1.1) port 443 (#0)\n",
+            [Accepted(host="old", conn=1)],
+            "curl connected to 10.1.1.1, the plan said 198.0.8.245",
+        ),
+        (
+            "curl -sS https://mydomain",
+            "",
+            [*PROXY_CONNECT, TunnelRequested(host="proxy", conn=1, method="CONNECT", target="mydomain:443")],
+            "a proxy was used, the plan said none",
+        ),
+        (
+            "curl -v -x http://10.9.9.9:3128 https://mydomain",
+            "* Uses proxy env variable NO_PROXY == 'other'\n*   Trying 10.9.9.9:3128...\n"
+            "* Connected to 10.9.9.9 (10.9.9.9) port 3128 (#0)\n",
+            PROXY_CONNECT,
+            "curl reported proxy variables ('NO_PROXY',), the plan said ()",
+        ),
+    ],
+    ids=["tunnel", "address", "proxy", "variables"],
+)
+def test_where_real_curl_and_the_plan_part_the_learner_is_told(
+    argv: str, stderr: str, events: list[Event], drift: str
+) -> None:
+    verdict = _typed(argv, 0, events, stderr)
+    assert verdict.drift == (drift,)
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None).print(
+        explain_command(MATRIX_WORLD, _result(argv, 0, events, stderr))
+    )
+    assert f"emulator drift (please report): {drift}" in out.getvalue().splitlines()
+
+
+def test_exit_58_says_no_client_hello_even_before_the_server_reported_its_close() -> None:
+    """curl -v printed no ClientHello: that alone says none was sent, whether or not the host's close came in."""
+    recorded_run = RUNS["wrong-key"]
+    early = [e for e in recorded_run.events if not isinstance(e, Closed)]
+    verdict = _typed(" ".join(recorded_run.argv), 58, early, recorded_run.stderr)
+    assert verdict.lesson == _verdict("wrong-key").lesson
+    assert "; no ClientHello was sent;" in verdict.lesson
+
+
+@pytest.mark.parametrize(
+    ("alert", "problem"),
+    [
+        ("unknown CA (560)", "curl sent alert unknown_ca"),
+        ("bad certificate (554)", "curl sent alert bad_certificate"),
+        ("certificate expired (557)", "curl sent alert certificate_expired"),
+        ("decode error (562)", None),  # curl 8 sends it on an early EOF: no verdict on the certificate
+    ],
+)
+def test_a_certificate_alert_curl_sent_is_curl_refusing_the_server(alert: str, problem: str | None) -> None:
+    stderr = f"* TLSv1.3 (OUT), TLS handshake, Client hello (1):\n* TLSv1.3 (OUT), TLS alert, {alert}:\n"
+    facts = Facts(exit_code=35, message="OpenSSL SSL_connect: SSL_ERROR_SYSCALL", curl=curlv.parse(stderr))
+    assert facts.curl_cert_problem == problem

@@ -69,6 +69,11 @@ class Terminal:
         raise AssertionError("lab up did not end")
 
 
+def _plain(screen: str) -> list[str]:
+    """The lines a learner read, without colour codes, carriage returns or trailing blanks."""
+    return [line.rstrip() for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "").splitlines()]
+
+
 def test_lab_up_in_a_terminal_shows_curl_explains_it_and_leaves_cleanly(tmp_path: Path) -> None:
     world = tmp_path / "world.toml"
     world.write_text('title = "t"\nstory = "s"\ntopology = "seed"\n[hosts.reset]\nmode = "silent"\n')
@@ -83,9 +88,17 @@ def test_lab_up_in_a_terminal_shows_curl_explains_it_and_leaves_cleanly(tmp_path
     first = term.expect("what happened")
     assert re.search(r"^\*\s+Trying 88\.88\.88\.88:443", first, re.MULTILINE)
     assert re.search(r"^curl: \(35\) .*alert handshake failure$", first, re.MULTILINE)  # one unbroken line
-    after = term.expect(prompt)
-    assert "◀ decisive" in after
-    assert "The client-certificate check decided" in after
+    after = _plain(term.expect(prompt))
+    assert [line for line in after if line.endswith("◀ decisive")] == [  # the hop, then the diagram's row
+        "                        handshake_failure)   ◀ decisive",
+        "   │◀─── alert handshake_failure ─────│    ◀ decisive",
+    ]
+    hop = after.index("                        handshake_failure)   ◀ decisive") - 1
+    assert after[hop] == " ▶  client certificate  glb asked for one; none was sent (client_cert_not_provided, alert"
+    assert [line for line in after if line.startswith(" ▶  ")] == [after[hop]]
+    assert [line for line in after if line.startswith("lesson: ")] == [
+        "lesson: The client-certificate check decided: glb asked for a client certificate and none was sent"
+    ]
 
     term.send("curl -v https://mydomain\n")  # the silent reset host: curl waits until Ctrl-C
     waiting = term.expect(r"Client hello \(1\)")
@@ -93,9 +106,11 @@ def test_lab_up_in_a_terminal_shows_curl_explains_it_and_leaves_cleanly(tmp_path
         r"^\*\s+Trying 198\.0\.8\.245:443", waiting, re.MULTILINE
     )  # the second curl's -v lines reach the screen too
     term.send("\x03")
-    stopped = term.expect("what happened") + term.expect(prompt)
-    assert "nobody before curl was stopped (Ctrl-C)" in stopped
-    assert "Client DNS decided" in stopped
+    stopped = _plain(term.expect("what happened") + term.expect(prompt))
+    assert " ✗  answered            nobody before curl was stopped (Ctrl-C)" in stopped
+    hop = [line for line in stopped if line.startswith(" ▶  ")]
+    assert hop == [" ▶  client resolution   mydomain → 198.0.8.245 from the hosts file (198.0.8.245 mydomain)"]
+    assert stopped[stopped.index(hop[0]) + 1] == "                        ◀ decisive"  # wrapped at 100 columns
 
     term.send("exit\n")
     assert term.exit_code() == 0

@@ -2,7 +2,8 @@
 
 Every subcommand that starts hosts first moves the process into its own network + mount namespace
 (:mod:`lab.runtime.netns`), before trio starts threads. Commands that start no hosts (``list``, ``check``,
-``new``, ``import``, ``logs``) import neither trio nor a TLS stack. Errors a user can fix are one line and a
+``new``, ``import --no-check``, ``logs``) import neither trio nor a TLS stack; ``import`` replays its draft
+once, in the lab's namespace. Errors a user can fix are one line and a
 non-zero exit.
 """
 
@@ -42,7 +43,8 @@ examples:
   lab check scenarios/my-customer.toml       validate a scenario you wrote
   lab new my-customer                        start scenarios/my-customer.toml from a commented template
   lab import chat.txt -o scenarios/my-customer.toml
-                                             draft a scenario from a customer's pasted curl -v output
+                                             draft a scenario from a customer's pasted curl -v output,
+                                             replay it once and report which steps reproduce it
   lab logs mtls-logging --filter 'jsonPayload.statusDetails=~"client_cert"'
                                              the load balancer's log after `lab run mtls-logging`
 
@@ -117,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     import_ = sub.add_parser("import", help="draft a scenario from a pasted curl -v transcript")
     import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
     import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
+    import_.add_argument(
+        "--check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="replay the draft once and report which steps reproduce the transcript (default: on)",
+    )
     return parser
 
 
@@ -235,7 +243,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "import":
         from lab.apps.importer import write_draft
 
-        return write_draft(args.transcript, args.output)
+        return write_draft(args.transcript, args.output, check=args.check)
     if args.command == "up":
         loaded = scenarios.load(args.name)
         from lab.apps.replay import shell

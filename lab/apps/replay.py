@@ -18,6 +18,7 @@ from lab.explain.verdict import explain_result
 from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
 from lab.paths import ROOT
+from lab.runtime import netns
 from lab.runtime.timeline import Timeline
 from lab.session import cancel_on_terminate, open_lab
 
@@ -49,6 +50,7 @@ async def replay(
                 if not as_json:
                     console.print(heading(scenario))
                 async with open_lab(scenario, curl=curl) as runner:
+                    everything = runner.world.timeline.mark(0)  # for `lab logs NAME`, saved at the end
                     for step in scenario.steps:
                         guess = await asker.ask(scenario, step) if asker else None
                         result = await runner.run(step.argv)
@@ -74,7 +76,7 @@ async def replay(
                                 console.print(asker.grade(guess, result), style="bold magenta", markup=False)
                             sys.stdout.flush()
                     if any(h.kind == "glb" for h in scenario.hosts.values()):  # for `lab logs NAME`
-                        logs.save(scenario.name, runner.world.timeline.since(0))
+                        logs.save(scenario.name, runner.world.timeline.since(everything))
             nursery.cancel_scope.cancel()
     if scope.cancelled_caught:
         print("lab: terminated; the lab's hosts and namespace are gone", file=sys.stderr)
@@ -124,7 +126,7 @@ async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
     timeline = Timeline()
     printer = EventPrinter()
     timeline.subscribe(printer.show)
-    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-") as home:
+    with trio.CancelScope() as scope, tempfile.TemporaryDirectory(prefix="lab-shell-", dir=netns.scratch()) as home:
         async with trio.open_nursery() as nursery:
             await nursery.start(cancel_on_terminate, scope)
             async with open_lab(scenario, timeline=timeline, curl=curl) as runner:
@@ -142,7 +144,8 @@ async def shell(scenario: Scenario, curl: CurlBuild | None = None) -> int:
                 prompt = f"(lab:{scenario.name}) \\w\\$ "
                 extra = {"PS1": prompt, "LAB_PS1": prompt, "LAB_EXPLAIN_PORT": str(port), "LAB_TMP": home}
                 extra["TERM"] = os.environ.get("TERM", "dumb")  # the learner's terminal: line editing that wraps
-                env = runner.shell_environment({**extra, "HOME": home, "HISTFILE": str(Path(home) / ".bash_history")})
+                history = str(Path(home) / ".bash_history")  # in the lab's tmpfs: gone with the lab
+                env = runner.shell_environment({**extra, "HOME": home, "TMPDIR": home, "HISTFILE": history})
                 await trio.run_process(
                     ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"],
                     env=env,

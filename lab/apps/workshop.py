@@ -25,6 +25,8 @@ from pathlib import Path
 import trio
 from rich.console import Console
 
+from lab.explain import layout
+from lab.explain.narrate import Lines
 from lab.model.events import Event
 from lab.model.outcome import CurlResult
 from lab.model.scenario import Scenario, Step
@@ -93,7 +95,8 @@ class Quiz:
         self.console.print(f"\n── Quiz, step {step.number}/{len(scenario.steps)}", style="bold", highlight=False)
         if step.say:
             self.console.print(step.say, markup=False, highlight=False)
-        self.console.print(f"$ {step.run}", style="bold cyan", markup=False, highlight=False)
+        command = layout.wrap_command(step.run, self.console.width)  # broken between arguments, pastes back
+        self.console.print(Lines(lambda _: [(line, "bold cyan") for line in command]))
         while True:
             host = await self._line(f"Who will answer? ({', '.join(choices)}; empty skips) > ")
             code = await self._line("curl's exit code? (0 is success; empty skips) > ")
@@ -217,30 +220,39 @@ async def serve_explanations(
 
     async def handle(stream: trio.SocketStream) -> None:
         buffer = b""
-        mark = 0
+        mark: int | None = None  # the timeline keeps this command's events until it is explained
         async with stream:
-            while True:
-                data = await stream.receive_some(4096)
-                if not data:
-                    return
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    words = line.decode("utf-8", "replace").split(" ", 2)
-                    if words[0] == "begin":
-                        mark = len(timeline)
-                        printer.hold()
-                        await stream.send_all(b"ok\n")
-                    elif words[0] == "end" and len(words) == 3:
-                        await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
-                        printer.release()
-                        events = tuple(e for e in timeline.since(mark) if e.kind != "listening")
-                        try:
-                            result = read_request(Path(words[2]), int(words[1]), events)
-                            console.print(explain_command(scenario, result))
-                        except (OSError, ValueError) as exc:
-                            console.print(f"lab: cannot explain that command ({exc})", markup=False)
-                        sys.stdout.flush()
-                        await stream.send_all(b"done\n")
+            try:
+                while data := await stream.receive_some(4096):
+                    buffer += data
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        words = line.decode("utf-8", "replace").split(" ", 2)
+                        if words[0] == "begin":
+                            if mark is not None:
+                                timeline.release(mark)
+                            mark = timeline.mark()
+                            printer.hold()
+                            await stream.send_all(b"ok\n")
+                        elif words[0] == "end" and len(words) == 3 and mark is not None:
+                            await explain(words[1], words[2], mark)
+                            timeline.release(mark)
+                            mark = None
+                            await stream.send_all(b"done\n")
+            finally:
+                if mark is not None:  # the shell went away mid-command
+                    timeline.release(mark)
+                    printer.release()
+
+    async def explain(exit_code: str, directory: str, mark: int) -> None:
+        await trio.to_thread.run_sync(timeline.wait_idle, 2.0)
+        printer.release()
+        events = tuple(e for e in timeline.since(mark) if e.kind != "listening")
+        try:
+            result = read_request(Path(directory), int(exit_code), events)
+            console.print(explain_command(scenario, result))
+        except Exception as exc:  # whatever went wrong, the learner's shell must get its prompt back
+            console.print(f"lab: cannot explain that command ({exc})", markup=False)
+        sys.stdout.flush()
 
     await trio.serve_listeners(handle, listeners)

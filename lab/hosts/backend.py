@@ -15,7 +15,8 @@ import trio
 from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.hostsettings import BackendSettings
 from lab.model.scenario import Host
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
+from lab.protocols import clienthello
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, guard_for, serve_http, sized
 from lab.runtime.tlsbio import plain_reason
 from lab.runtime.world import Connection, World
 
@@ -42,39 +43,64 @@ def describe(host: Host, settings: BackendSettings, conn: Connection, request: R
     )
 
 
-def tls_context(host: Host, world: World, sni_seen: dict[int, str]) -> ssl.SSLContext:
+def tls_context(host: Host, world: World) -> ssl.SSLContext:
+    """No ``sni_callback``: the standard library decodes the name as ASCII before calling it, and a
+    non-ASCII name would fail the handshake with a traceback on stderr. :class:`HelloTap` reads the SNI."""
     pair = world.pki.server(host)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(pair.cert, pair.key)
     context.set_alpn_protocols(["h2", "http/1.1"])
-
-    def remember_sni(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> None:
-        sni_seen[id(obj)] = name or ""
-
-    context.sni_callback = remember_sni
     return context
+
+
+class HelloTap(trio.abc.Stream):
+    """Passes a stream through, reading the client's ClientHello on the way (SNI, as bytes, shown escaped)."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.reader = clienthello.HelloReader()
+        self.hello: clienthello.ClientHello | None = None
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.stream.receive_some(max_bytes)
+        if not self.reader.done:
+            found = self.reader.feed(bytes(data))
+            if isinstance(found, clienthello.ClientHello):
+                self.hello = found
+        return data
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    @property
+    def sni(self) -> str | None:
+        return self.hello.sni if self.hello else None
 
 
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     settings = host.settings
     assert isinstance(settings, BackendSettings)
-    sni_seen: dict[int, str] = {}
-    context = tls_context(host, world, sni_seen) if settings.tls else None
+    context = tls_context(host, world) if settings.tls else None
 
     async def handle(conn: Connection) -> None:
         stream: trio.abc.Stream = conn.stream
         alpn = None
         if context is not None:
-            tls = trio.SSLStream(conn.stream, context, server_side=True)
+            tap = HelloTap(conn.stream)
+            tls = trio.SSLStream(tap, context, server_side=True)
             try:
                 await tls.do_handshake()
             except trio.BrokenResourceError as exc:
                 reason = plain_reason(exc)
-                sni = sni_seen.pop(id(tls._ssl_object), None)  # set when OpenSSL got as far as the server name
-                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason, sni=sni or None))
+                conn.emit(TlsFailed(summary=f"handshake failed: {reason}", reason=reason, sni=tap.sni or None))
                 return
-            obj = tls._ssl_object
-            conn.notes["sni"] = sni_seen.pop(id(obj), "")
+            conn.notes["sni"] = tap.sni or ""
             conn.notes["tls_version"] = tls.version()
             alpn = tls.selected_alpn_protocol()
             conn.emit(
@@ -103,8 +129,8 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
             return response
 
         try:
-            await serve_http(stream, alpn, respond)
+            await serve_http(stream, alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
-            conn.emit(PeerError(summary=str(exc)))
+            conn.emit(PeerError(summary=str(exc), status=exc.status))
 
     await world.serve_tcp(host, handle, task_status=task_status)

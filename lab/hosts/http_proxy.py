@@ -1,24 +1,27 @@
 """The corporate HTTP proxy (host kind ``http-proxy``): proxy.py, with the lab's DNS table and timeline.
 
-Theory of operation. trio accepts the client and reads the request head with :class:`lab.proxyhead.HeadReader`
-(h11): a malformed request line, CR/LF smuggled into the target, a target no proxy serves, or an
-oversized head gets 400/431 here and one ``error`` event, and proxy.py never sees it. A valid head is
-written, byte for byte, into one end of a socketpair whose other end is handed to proxy.py's threaded
-worker (``proxy.core.work.start_threaded_work``); from then on proxy.py does the proxying - the CONNECT
-tunnel, absolute-URI forwarding, its error responses - in a thread of *this* process, and trio relays the
-client's bytes through the socketpair (counting them, and peeking at the first tunnel bytes for the SNI).
+Theory of operation. trio accepts the client (an HTTPS proxy - ``tls = true`` - first does the TLS
+handshake, :func:`lab.hosts.origin.handshake`) and reads the request head with
+:class:`lab.proxyhead.HeadReader` (h11): a malformed request line, CR/LF smuggled into the target, a target
+no proxy serves, or an oversized head gets 400/431 here and one ``error`` event, and proxy.py never sees
+it. A valid head is reported as received (the request line, Host and Proxy-* headers), and the proxy's
+rules for its destination (:mod:`lab.hosts.proxyrules`: 403, 407, drop, slow...) may end it here.
+Otherwise it is written, byte for byte, into one end of a socketpair whose other end is handed to
+proxy.py's threaded worker (``proxy.core.work.start_threaded_work``); from then on proxy.py does the
+proxying - the CONNECT tunnel, absolute-URI forwarding, its error responses - in a thread of *this*
+process, and trio relays the client's bytes through the socketpair (counting them, and peeking at the
+first tunnel bytes for the SNI).
 
 Why this embedding: ``proxy.Proxy`` always starts acceptor *processes* and its ``shutdown()`` waits about
 a second; in-process threaded work has neither, so events reach the timeline directly (``Timeline.emit``
 is thread-safe), every replay starts in milliseconds and stops at once (the workers are daemon threads
 that end when trio closes its end of the socketpair).
 
-The plugin (:func:`_plugin_for`) is where the lesson happens: it reports the request line and the Host
-and Proxy-* headers as received, checks proxy authentication (407), resolves the target through *the
-proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses anything that is not a lab host with
-403 and unknown names with 502), and points proxy.py at the address it chose, to be reached from the
-proxy's own address. proxy.py therefore never does a DNS lookup, can only connect to a lab host's address
-and port, and the upstream host sees the proxy as its client.
+The plugin (:func:`_plugin_for`) is where the lesson happens: it checks proxy authentication (407),
+resolves the target through *the proxy's own* DNS table (:func:`lab.proxydns.resolve`, which refuses
+anything that is not a lab host with 403 and unknown names with 502), and points proxy.py at the address it
+chose, to be reached from the proxy's own address. proxy.py therefore never does a DNS lookup, can only
+connect to a lab host's address and port, and the upstream host sees the proxy as its client.
 """
 
 from __future__ import annotations
@@ -29,27 +32,26 @@ import shutil
 import socket
 import tempfile
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 import trio
 
+from lab.hosts import origin, proxyrules
 from lab.hosts.proxydns import ProxyRefusal, Resolution, resolve
-from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused, TunnelRequested
+from lab.hosts.proxyworker import printable_headers, quiet_proxy_logs, start_worker
+from lab.model.events import PeerError, RequestReceived, TunnelOpened, TunnelRefused
 from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 from lab.protocols.proxyhead import CONTINUE, BadRequest, HeadReader, ProxyRequest
+from lab.runtime import netns
 from lab.runtime.relay import relay, watch_client_hello
 from lab.runtime.world import Connection, World, source_address
 
 
 def split_target(request: ProxyRequest) -> tuple[str, int]:
-    """(host, port) the client asked for: ``mydomain:443`` for CONNECT, the URI's authority otherwise."""
-    if request.method == "CONNECT":
-        name, _, port = request.target.rpartition(":")
-        return name.strip("[]"), int(port)
-    parts = urlsplit(request.target)
-    return parts.hostname or "", parts.port or 80
+    """(host, port) the client asked for: ``mydomain:443`` for CONNECT, the URI's authority otherwise
+    (:mod:`lab.protocols.proxyhead` checked and split it)."""
+    return request.host, request.port
 
 
 def basic_credentials(header: str) -> tuple[str, str, str]:
@@ -111,26 +113,18 @@ def _refuse(conn: Connection, status: int, reason: str, why: str) -> NoReturn:
 
 
 def _route_first(conn: Connection, settings: ProxySettings, scenario: Scenario) -> tuple[tuple[str, int], Resolution]:
-    """The first request of a client connection: report it as received, check proxy authentication, and
-    resolve its target through the proxy's own DNS table. Returns ((name, port) asked for, where to go)."""
+    """The first request of a client connection (already reported by :func:`serve`): check proxy
+    authentication, and resolve its target through the proxy's own DNS table. Returns ((name, port) asked
+    for, where to go)."""
     asked: ProxyRequest = conn.notes["proxy_request"]
     name, port = split_target(asked)
-    headers = shown_headers(asked)
-    listed = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no Host header"
-    conn.emit(
-        TunnelRequested(
-            summary=f"{asked.line} ({listed})",
-            method=asked.method,
-            target=asked.target if asked.method == "CONNECT" else format_address(name, port),
-            line=asked.line,
-            headers=headers,
-        )
-    )
     denied = check_auth(settings.auth, asked.header("Proxy-Authorization"))
     if denied:
         _refuse(conn, 407, "Proxy Authentication Required", denied)
     try:
-        found = resolve(name, port, settings, scenario)
+        found = resolve(
+            name, port, settings, scenario, asker=conn.host, peer_ip=conn.peer.rpartition(":")[0].strip("[]")
+        )
     except ProxyRefusal as exc:
         _refuse(conn, exc.status, exc.reason, str(exc))
     conn.emit(found.event())
@@ -183,6 +177,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return connections.get((str(addr[0]), int(addr[1]))) if addr else None
 
         def before_upstream_connection(self, request: Any) -> Any:
+            printable_headers(request)
             conn = self._conn()
             if conn is None:  # pragma: no cover - every client comes through serve() below
                 raise HttpRequestRejected(500, b"Internal Server Error", body=b"lab: unknown client\n")
@@ -204,6 +199,7 @@ def _plugin_for(host: Host, world: World, connections: dict[tuple[str, int], Con
             return None, (own, 0) if own else None
 
         def handle_client_request(self, request: Any) -> Any:
+            printable_headers(request)
             self.requests_seen += 1
             if self.requests_seen == 1:
                 return request  # the first request, already reported by before_upstream_connection
@@ -254,8 +250,7 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     assert isinstance(host.settings, ProxySettings)
     timeout = host.settings.timeout
     # proxy.py calls logging.basicConfig: it would add a handler to the root logger and set its level for
-    # the whole lab process. Undo that, and quieten only proxy.py's own loggers (it logs every refusal as
-    # a warning; the timeline already says it, once).
+    # the whole lab process. Undo that, and quieten proxy.py's own loggers (quiet_proxy_logs).
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
@@ -267,16 +262,18 @@ def _flags(host: Host, world: World, connections: dict[tuple[str, int], Connecti
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
-    logging.getLogger("proxy").setLevel(logging.CRITICAL)
+    quiet_proxy_logs()
     _honour_source_address()
     return flags
 
 
-async def read_head(conn: Connection) -> ProxyRequest | None:
-    """The client's request head, or ``None`` after answering 400/431 (or if the client left)."""
+async def read_head(conn: Connection, stream: trio.abc.Stream | None = None) -> ProxyRequest | None:
+    """The client's request head (from ``stream``, default the connection's own), or ``None`` after
+    answering 400/431 (or if the client left)."""
+    stream = stream or conn.stream
     reader = HeadReader()
     while True:
-        chunk = await conn.stream.receive_some(65536)
+        chunk = await stream.receive_some(65536)
         if not chunk:
             if reader.received:
                 conn.emit(
@@ -291,39 +288,75 @@ async def read_head(conn: Connection) -> ProxyRequest | None:
                     summary=f"not a proxy request: {verdict.reason} (answered {verdict.status})", status=verdict.status
                 )
             )
-            await conn.stream.send_all(verdict.response())
+            await stream.send_all(verdict.response())
             return None
         if verdict is not None:
             return verdict
 
 
-async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    from proxy.core.work.threaded import start_threaded_work
+async def _open_tunnel(inner: trio.abc.Stream, client: trio.abc.Stream, early: bytes) -> bool:
+    """Bytes that came after a CONNECT head wait until proxy.py has answered it: proxy.py would read them as
+    part of the head. Relays the answer to the client; True (and the early bytes sent on) if it was a 200."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and len(answer) < 65536:
+        chunk = await inner.receive_some(65536)
+        if not chunk:
+            break
+        answer += chunk
+    if answer:
+        await client.send_all(answer)
+    if not answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+        return False
+    await inner.send_all(early)
+    return True
 
+
+async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    settings = host.settings
+    assert isinstance(settings, ProxySettings)
+    context = None
+    if settings.cert is not None:
+        versions = ("1.2", "1.3")
+        context = origin.server_context(
+            world.pki, host, versions=versions, alpn=["http/1.1"], client_cert=settings.client_cert
+        )
     connections: dict[tuple[str, int], Connection] = {}
-    data_dir = tempfile.mkdtemp(prefix="lab-proxy-")
+    data_dir = tempfile.mkdtemp(prefix="lab-proxy-", dir=netns.scratch())
     try:
         flags = await trio.to_thread.run_sync(_flags, host, world, connections, data_dir)
 
         async def handle(conn: Connection) -> None:
-            request = await read_head(conn)
+            stream: trio.abc.Stream = conn.stream
+            if context is not None:  # an HTTPS proxy: TLS first, then the request inside it
+                tls = await origin.handshake(conn, context, {})
+                if tls is None:
+                    await origin.linger(conn)
+                    return
+                stream = tls
+            request = await read_head(conn, stream)
             if request is None:
+                return
+            name, port = split_target(request)
+            target = request.target if request.method == "CONNECT" else format_address(name, port)
+            conn.emit(proxyrules.requested(request, target, shown_headers(request)))
+            if await proxyrules.apply_http(conn, stream, settings, name, port):
                 return
             conn.notes["proxy_request"] = request
             if request.expects_continue:
                 # proxy.py reads a whole request, body included, before it connects upstream: the client
                 # would wait for a 100 Continue that never comes. The proxy says "go on" itself.
-                await conn.stream.send_all(CONTINUE)
+                await stream.send_all(CONTINUE)
             ours, theirs = socket.socketpair()
             peer_ip, _, peer_port = conn.peer.rpartition(":")
             key = (peer_ip, int(peer_port))
             connections[key] = conn
             inner = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
+            early = request.early if request.method == "CONNECT" else b""
             try:
-                _, thread = start_threaded_work(flags, theirs, key)
-                await inner.send_all(request.data)
-
-                await relay(conn.stream, inner, watch_a=watch_client_hello(conn))
+                thread = start_worker(flags, theirs, key, conn)
+                await inner.send_all(request.head if early else request.data)
+                if not early or await _open_tunnel(inner, stream, early):
+                    await relay(stream, inner, watch_a=watch_client_hello(conn, early))
             finally:
                 connections.pop(key, None)
                 await inner.aclose()  # proxy.py's worker sees EOF and its thread ends

@@ -3,6 +3,10 @@
 This is the seed's lesson in one function. The client may have pinned ``mydomain`` to 88.88.88.88 with
 ``--resolve``, but a proxy that receives ``CONNECT mydomain:443`` (or a SOCKS5 request with a domain)
 looks the name up itself. Pure: unit-tested without sockets, shared by the HTTP and the SOCKS5 proxy.
+
+No tunnel loops: a proxy refuses itself as a destination, always, and another lab proxy unless its scenario
+sets ``chain = true``; even then a request that already came through a lab proxy cannot be sent to a third,
+so a chain is at most two proxies long (a tunnel into itself once went 100 levels deep on one connection).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 
 from lab.model.events import Resolved
 from lab.model.hostsettings import ProxySettings
-from lab.model.scenario import Scenario
+from lab.model.scenario import Host, Scenario
 from lab.protocols.netaddr import format_address
 
 
@@ -29,6 +33,13 @@ class UnknownName(ProxyRefusal):
 
 class OutsideLab(ProxyRefusal):
     """The destination is not a lab host: the proxy is never an open relay."""
+
+    status = 403
+    reason = "Forbidden"
+
+
+class Loop(ProxyRefusal):
+    """The destination is a lab proxy (this one, or another without ``chain = true``): no tunnel loops."""
 
     status = 403
     reason = "Forbidden"
@@ -58,8 +69,34 @@ class Resolution:
         )
 
 
-def resolve(name: str, port: int, settings: ProxySettings, scenario: Scenario) -> Resolution:
-    """Where the proxy connects for ``name:port``; raises a :class:`ProxyRefusal` subclass when it won't."""
+def is_proxy(host: Host) -> bool:
+    return isinstance(host.settings, ProxySettings)
+
+
+def _loop(asker: Host, target: Host, peer_ip: str, settings: ProxySettings, scenario: Scenario) -> str | None:
+    """Why going from proxy ``asker`` to ``target`` for a client at ``peer_ip`` would make a loop (or None)."""
+    if target.name == asker.name:
+        return f"{target.address} is this proxy itself: a tunnel into itself would loop"
+    if not is_proxy(target):
+        return None
+    if not settings.chain:
+        return (
+            f"{target.address} is the lab proxy {target.name!r}: this proxy forwards to another proxy only "
+            f"with chain = true in [hosts.{asker.name}]"
+        )
+    # The client's address is a proxy's: proxies connect onwards from their own address (two may share one).
+    came_through = [h.name for h in scenario.hosts.values() if h.ip == peer_ip and is_proxy(h)]
+    others = [name for name in came_through if name != asker.name] or came_through
+    if others:
+        return f"this request came through the lab proxy {others[0]!r} already: a chain is two proxies at most"
+    return None
+
+
+def resolve(
+    name: str, port: int, settings: ProxySettings, scenario: Scenario, *, asker: Host, peer_ip: str
+) -> Resolution:
+    """Where proxy ``asker`` connects for ``name:port``, asked by a client at ``peer_ip``; raises a
+    :class:`ProxyRefusal` subclass when it won't."""
     requested = format_address(name.strip("[]"), port)
     bare = name.strip("[]")
     try:
@@ -75,4 +112,7 @@ def resolve(name: str, port: int, settings: ProxySettings, scenario: Scenario) -
         if scenario.host_at(address) is None:
             raise OutsideLab(f"{address} is not a lab address: the lab's proxy is not an open relay")
         raise NothingListening(f"nothing listens on {address}:{port} (connection refused)")
+    loop = _loop(asker, target, peer_ip, settings, scenario)
+    if loop:
+        raise Loop(loop)
     return Resolution(requested=requested, name=bare, address=address, port=port, source=source, upstream=target.name)

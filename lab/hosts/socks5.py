@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import trio
 
-from lab.hosts.proxydns import NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.hosts import proxyrules
+from lab.hosts.proxydns import Loop, NothingListening, OutsideLab, ProxyRefusal, UnknownName, resolve
+from lab.model.behaviours import first_rule
 from lab.model.events import PeerError, TunnelOpened, TunnelRefused, TunnelRequested
 from lab.model.hostsettings import ProxySettings
 from lab.model.scenario import Host
@@ -32,6 +34,7 @@ from lab.runtime.world import Connection, NotInLab, World
 _REPLY_FOR: dict[type[ProxyRefusal], int] = {
     UnknownName: HOST_UNREACHABLE,
     OutsideLab: NOT_ALLOWED,
+    Loop: NOT_ALLOWED,
     NothingListening: CONNECTION_REFUSED,
 }
 _WHO_RESOLVED = {
@@ -69,11 +72,36 @@ async def _refuse(conn: Connection, proto: Socks5Server, code: int, why: str) ->
     await conn.stream.send_all(proto.reply(code))
 
 
+async def _drop_greeting(conn: Connection) -> None:
+    """``greeting = "drop"``: read the client's greeting and close without choosing a method."""
+    data = await conn.stream.receive_some(4096)
+    conn.emit(TunnelRefused(summary=f"read a {len(data)}-byte greeting; closed without a reply (greeting = drop)"))
+    conn.notes["close_reason"] = "closed after the greeting, without a reply"
+
+
+async def _apply_rule(conn: Connection, proto: Socks5Server, settings: ProxySettings, request: ConnectRequest) -> bool:
+    """The first rule for the requested destination (:mod:`lab.hosts.proxyrules`). True: it ended the request."""
+    rule = first_rule(settings.rules, request.host, request.port)
+    if rule is None or rule.reply == "allow":
+        return False
+    if rule.reply == "slow":
+        return await proxyrules.hold(conn, conn.stream, rule)
+    if rule.reply in ("drop", "reset"):
+        proxyrules.hang_up(conn, rule)
+        return True
+    assert isinstance(rule.reply, int)
+    await _refuse(conn, proto, rule.reply, f"the proxy's rule {rule.to!r} answers {rule.reply} for {request.target}")
+    return True
+
+
 async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     settings = host.settings
     assert isinstance(settings, ProxySettings)
 
     async def handle(conn: Connection) -> None:
+        if settings.greeting == "drop":
+            await _drop_greeting(conn)
+            return
         proto = Socks5Server(settings.auth)
         request = await _negotiate(conn, proto)
         if request is None:
@@ -87,8 +115,11 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                 user=proto.user,
             )
         )
+        if await _apply_rule(conn, proto, settings, request):
+            return
         try:
-            found = resolve(request.host, request.port, settings, world.scenario)
+            peer_ip = conn.peer.rpartition(":")[0].strip("[]")
+            found = resolve(request.host, request.port, settings, world.scenario, asker=host, peer_ip=peer_ip)
         except ProxyRefusal as exc:
             await _refuse(conn, proto, _REPLY_FOR.get(type(exc), GENERAL_FAILURE), str(exc))
             return

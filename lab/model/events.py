@@ -187,6 +187,15 @@ class PeerError(Event):
     status: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitReached(Event):
+    """A host hung up (or answered 413) because a limit of ``[hosts.NAME] limits`` was reached."""
+
+    kind: ClassVar[str] = "limit"
+    limit: str = ""  # handshake_timeout, idle_timeout, max_body or max_connections
+    value: float = 0  # the limit's setting
+
+
 E = TypeVar("E", bound=Event)
 
 

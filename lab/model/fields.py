@@ -147,6 +147,14 @@ class Table:
             return None
         return tuple(cast(list[T], items)) if isinstance(value, list) else cast(T, value)
 
+    def entries(self, key: str, what: str, example: str) -> list[tuple[int, Table]]:
+        """``key`` as a list of tables (``what`` names one), each with its index; anything else is recorded."""
+        raw = self.data.get(key, [])
+        if not isinstance(raw, list):
+            self.fail((key,), f"{key} must be a list of entries; {example}")
+            return []
+        return [(i, Table.of(item, self.source.sub(key, i), self.problems, what)) for i, item in enumerate(raw)]
+
     def strings(self, key: str, default: list[str], what: str) -> list[str]:
         value = self.data.get(key, default)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -46,6 +46,7 @@ CLIENT_CERTS = (
     "deep-chain-client",  # eleven intermediates: the path is longer than ten certificates
     "pki-too-large-client",  # eleven intermediates with the same subject and key
     "name-constraints-client",  # an intermediate with eleven name constraints
+    "future-client",  # valid only from next month (OpenSSL's verdict: bad_certificate)
 )
 TLS_VERSIONS = ("1.2", "1.3")
 # alert: OpenSSL's alert; silent: hold the connection; reset: TCP RST; empty-reply: finish the handshake,
@@ -183,14 +184,9 @@ def _logging(table: Table) -> LogPolicy:
 
 
 def _routes(table: Table) -> tuple[Route, ...]:
-    raw = table.data.get("url_map", [])
     example = 'a url_map entry needs a backend: { path = "/api/*", backend = "api" }'
-    if not isinstance(raw, list):
-        table.fail(("url_map",), f"url_map must be a list of entries; {example}")
-        return ()
     routes = []
-    for i, item in enumerate(raw):
-        entry = Table.of(item, table.source.sub("url_map", i), table.problems, "a url_map entry")
+    for i, entry in table.entries("url_map", "a url_map entry", example):
         entry.only({"host", "path", "backend"}, "url_map key '{}'")
         backend = entry.string("backend", "", "a backend host's name")
         if not backend:

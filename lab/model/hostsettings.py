@@ -10,19 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from lab.model import glbsettings
+from lab.model import behaviours, glbsettings
+from lab.model.behaviours import ClientCertPolicy, OriginSettings, ProxyRule
 from lab.model.certspec import CertSpec
 from lab.model.fields import Table, canonical_ip, describe, ip_problem
 from lab.model.glbsettings import GlbSettings
 
-__all__ = ["HOST_KINDS", "BackendSettings", "CertSpec", "GlbSettings", "HostSettings", "ProxySettings", "ResetSettings"]
+__all__ = [
+    "HOST_KINDS",
+    "BackendSettings",
+    "CertSpec",
+    "GlbSettings",
+    "HostSettings",
+    "OriginSettings",
+    "ProxySettings",
+    "ResetSettings",
+]
 
-HostKind = Literal["glb", "backend", "reset", "http-proxy", "socks5"]
+HostKind = Literal["glb", "backend", "reset", "http-proxy", "socks5", "origin"]
 HOST_KINDS: tuple[HostKind, ...] = get_args(HostKind)  # the one list of host kinds (lab.hosts has a module each)
 
 # ``cert.subject`` fields, as curl -v prints them (the PKI maps each to its X.509 attribute).
 SUBJECT_KEYS = ("jurisdictionCountryName", "businessCategory", "serialNumber", "C", "ST", "L", "O", "OU", "CN")
-ISSUERS = ("ev", "root", "rogue")
+ISSUERS = ("ev", "root", "rogue", "rogue-chain", "self")  # rogue-chain: sent with its untrusted root
 
 RESET_MODES = ("fin", "rst", "silent")
 DEFAULT_PROXY_TIMEOUT = 30  # seconds an idle tunnel stays open (proxy.py's own default is 10)
@@ -43,18 +53,25 @@ class ResetSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProxySettings:
-    """An HTTP proxy or a SOCKS5 proxy: its own DNS table and optional user/password."""
+    """An HTTP proxy or a SOCKS5 proxy: its own DNS table, optional user/password, rules per destination;
+    an HTTP proxy may speak TLS to the client (``-x https://``), with its own certificate and, optionally,
+    a client-certificate check (``--proxy-cert``)."""
 
     dns: tuple[tuple[str, str], ...] = ()  # name -> address, the proxy's own DNS
     auth: tuple[str, str] | None = None
     timeout: int = DEFAULT_PROXY_TIMEOUT  # HTTP proxy only
+    rules: tuple[ProxyRule, ...] = ()
+    cert: CertSpec | None = None  # HTTP proxy only: an HTTPS proxy's certificate (None: plain HTTP proxy)
+    client_cert: ClientCertPolicy | None = None  # HTTPS proxy only
+    greeting: str = "answer"  # SOCKS5 only: "drop" closes after the client's greeting, before any reply
+    chain: bool = False  # may forward to another lab proxy (never to itself; see lab.hosts.proxydns)
 
     def lookup(self, name: str) -> str | None:
         wanted = name.lower()
         return next((address for key, address in self.dns if key.lower() == wanted), None)
 
 
-HostSettings = GlbSettings | BackendSettings | ResetSettings | ProxySettings
+HostSettings = GlbSettings | BackendSettings | ResetSettings | ProxySettings | OriginSettings
 
 
 def read(kind: str, name: str, table: Table) -> HostSettings:
@@ -72,18 +89,35 @@ def read(kind: str, name: str, table: Table) -> HostSettings:
     if kind == "reset":
         table.only({"mode"}, "setting '{}' for a reset host")
         return ResetSettings(mode=table.choice("mode", "fin", RESET_MODES, "reset mode"))
-    allowed = {"dns", "auth", "timeout"} if kind == "http-proxy" else {"dns", "auth"}
+    if kind == "origin":
+        return behaviours.read_origin(name, table, read_cert(name, table))
+    return _proxy(kind, name, table)
+
+
+def _proxy(kind: str, name: str, table: Table) -> ProxySettings:
+    own = {"timeout", "tls", "cert", "client_cert"} if kind == "http-proxy" else {"greeting"}
+    allowed = {"dns", "auth", "rules", "chain"} | own
     table.only(allowed, "setting '{}' for a " + kind + " host")
+    tls = table.boolean("tls", False)
+    if "cert" in table and not tls:
+        table.fail(("cert",), "'cert' is the certificate of an HTTPS proxy: add tls = true (curl -x https://...)")
+    if "client_cert" in table and not tls:
+        table.fail(("client_cert",), "'client_cert' needs tls = true (curl --proxy-cert talks TLS to the proxy)")
     return ProxySettings(
         dns=_dns(table),
         auth=_auth(table),
         timeout=table.integer("timeout", DEFAULT_PROXY_TIMEOUT, 1, 86400, "a positive number of seconds"),
+        rules=behaviours.read_rules(table, kind),
+        cert=read_cert(name, table) if tls else None,
+        client_cert=behaviours.read_client_cert(table) if tls and "client_cert" in table else None,
+        greeting=table.choice("greeting", "answer", ("answer", "drop"), "greeting"),
+        chain=table.boolean("chain", False),
     )
 
 
 def read_cert(name: str, table: Table) -> CertSpec:
     cert = table.sub("cert", "'cert'")
-    cert.only({"names", "ips", "subject", "issuer", "expired"}, "cert key '{}'")
+    cert.only({"names", "ips", "subject", "issuer", "expired", "intermediate"}, "cert key '{}'")
     names = cert.strings("names", [name], "cert.names must be a list of DNS names")
     for i, dns_name in enumerate(names):
         if not _dns_name_ok(dns_name):
@@ -104,6 +138,7 @@ def read_cert(name: str, table: Table) -> CertSpec:
         subject=tuple((subject or {"CN": default_cn}).items()),
         issuer=cert.choice("issuer", "ev", ISSUERS, "issuer"),
         expired=cert.boolean("expired", False),
+        intermediate=cert.boolean("intermediate", True),
     )
 
 

@@ -21,12 +21,13 @@ from typing import Any, TypeVar
 
 from lab.errors import LabError, ScenarioError
 from lab.model import client as clientmodel
-from lab.model import hostsettings
+from lab.model import hostsettings, limits
 from lab.model.client import Client
 from lab.model.command import split_command
 from lab.model.deciders import DECIDERS, Decider, disagreement
 from lab.model.fields import Problems, Source, Table, canonical_ip, describe, ip_problem
 from lab.model.hostsettings import HOST_KINDS, HostSettings
+from lab.model.limits import Limits
 from lab.model.tomlines import LineIndex
 from lab.paths import SCENARIO_DIR, TOPOLOGY_DIR
 from lab.protocols.netaddr import format_address as format_address  # Host.address; re-exported for callers
@@ -42,6 +43,7 @@ class Host:
     port: int
     settings: HostSettings
     source: Source
+    limits: Limits = field(default_factory=Limits)  # what every host kind puts up with (lab.model.limits)
 
     @property
     def address(self) -> str:
@@ -284,8 +286,9 @@ def _host(name: str, spec: Any, source: Source, problems: Problems) -> Host | No
         if address:
             table.fail(("address",), str(exc))
         return None
-    rest = Table({k: v for k, v in spec.items() if k not in ("kind", "address")}, source, problems)
-    return Host(name=name, kind=kind, ip=ip, port=port, settings=hostsettings.read(kind, name, rest), source=source)
+    rest = Table({k: v for k, v in spec.items() if k not in ("kind", "address", "limits")}, source, problems)
+    settings = hostsettings.read(kind, name, rest)
+    return Host(name=name, kind=kind, ip=ip, port=port, settings=settings, source=source, limits=limits.read(table))
 
 
 def _check_hosts(hosts: dict[str, Host], problems: Problems) -> None:

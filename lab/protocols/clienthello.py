@@ -25,8 +25,9 @@ class NotClientHello(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ClientHello:
-    sni: str | None
+    sni: str | None  # shown escaped (``\\xc3``) when the name is not ASCII
     alpn: tuple[str, ...]
+    sni_is_ascii: bool = True  # False: a name no DNS has (RFC 6066 wants ASCII) and Python's ssl cannot read
 
 
 def parse(data: bytes) -> ClientHello | None:
@@ -75,6 +76,7 @@ def _read(body: bytes) -> ClientHello:
         raise ValueError("extensions run past the message")
     pos += 2
     sni: str | None = None
+    sni_is_ascii = True
     alpn: list[str] = []
     while pos + 4 <= end:
         ext_type = int.from_bytes(body[pos : pos + 2], "big")
@@ -85,13 +87,14 @@ def _read(body: bytes) -> ClientHello:
             name_len = int.from_bytes(ext[3:5], "big")
             # Names are bytes on the wire; a non-ASCII one is shown escaped, never an exception.
             sni = ext[5 : 5 + name_len].decode("ascii", "backslashreplace")
+            sni_is_ascii = ext[5 : 5 + name_len].isascii()
         elif ext_type == 16:  # application_layer_protocol_negotiation
             i = 2
             while i < len(ext):
                 n = ext[i]
                 alpn.append(ext[i + 1 : i + 1 + n].decode("ascii", "backslashreplace"))
                 i += 1 + n
-    return ClientHello(sni=sni, alpn=tuple(alpn))
+    return ClientHello(sni=sni, alpn=tuple(alpn), sni_is_ascii=sni_is_ascii)
 
 
 class HelloReader:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from lab.protocols import tlsalert
 from lab.protocols.netaddr import format_address
 
-ERROR = re.compile(r"^curl: \((\d+)\) (.*)$")
+ERROR = re.compile(r"^curl: \((\d{1,4})\) (.*)$")  # bounded digits: a pasted "(99...9)" is not a number
 USAGE_ERROR = re.compile(r"^curl: (?!try ')(.+)$")
 
 # The lines a learner should see: where curl connected, what TLS said, what was sent and answered.
@@ -49,11 +49,14 @@ class Connected:
 
 # curl 7: "Connected to mydomain (88.88.88.88) port 443 (#0)"; curl 8.0-8.20: the same without "(#0)";
 # curl 8.21+: "Established connection to mydomain (88.88.88.88 port 443) from 10.1.1.2 port 40000".
+# Numbers have a bounded count of digits: int() refuses over 4,300, and a port has five.
 _CONNECTED = (
-    re.compile(r"^\* Connected to (?P<name>\S+) \((?P<ip>[^)\s]*)\) port (?P<port>\d+)(?: \(#(?P<number>\d+)\))?"),
     re.compile(
-        r"^\* Established (?:2nd )?connection to (?P<name>\S+) \((?P<ip>\S+) port (?P<port>\d+)\)"
-        r"(?: from (?P<local_ip>\S+) port (?P<local_port>\d+))?"
+        r"^\* Connected to (?P<name>\S+) \((?P<ip>[^)\s]*)\) port (?P<port>\d{1,5})(?!\d)(?: \(#(?P<number>\d{1,9})\))?"
+    ),
+    re.compile(
+        r"^\* Established (?:2nd )?connection to (?P<name>\S+) \((?P<ip>\S+) port (?P<port>\d{1,5})\)"
+        r"(?: from (?P<local_ip>\S+) port (?P<local_port>\d{1,5})(?!\d))?"
     ),
 )
 
@@ -106,7 +109,7 @@ class CurlVerbose:
 # A progress meter shares stderr with -v output: "  0     0    0 ... --:--:--     0*   Trying 1.2.3.4:443..."
 _METER = re.compile(r"^\s*\d+\s+[\d.]+[kMGT]?\s+\d+\s.*?(\*\s.*)$")
 _HANDSHAKE = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS handshake, (.+?) \(\d+\):?$")
-_ALERT = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS alert, .*?\((\d+)\):?$")
+_ALERT = re.compile(r"^\* (?:\(\d+\)|TLSv[\d.]+|SSLv3) \((IN|OUT)\), TLS alert, .*?\((\d{1,3})\):?$")
 _VERIFY = re.compile(r"^\*\s+SSL certificate verify (?:(ok)\.|result: (.+?), continuing anyway\.)$")
 _FACTS = {
     "trying": re.compile(r"^\*\s+Trying (\S+?)(?:\.\.\.)?$"),

@@ -18,11 +18,10 @@ from https://cloud.google.com/logging/docs/view/logging-query-language (in our w
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from typing import Any
 
-from lab.protocols.logquery import All, AnyOf, Compare, Node, Not, Search, parse_filter
+from lab.protocols.logquery import All, AnyOf, Compare, Node, Not, Search, parse_filter, regex
 
 DEFAULTS: dict[tuple[str, ...], Any] = {
     ("severity",): "DEFAULT",
@@ -101,7 +100,7 @@ def _leaves(value: Any) -> list[Any]:
 
 def _compare(path: tuple[str, ...], op: str, actual: Any, wanted: str) -> bool:
     if op in ("=~", "!~"):
-        found = re.search(wanted, _text(actual)) is not None
+        found = regex(wanted).search(_text(actual)) is not None
         return found if op == "=~" else not found
     if op == ":":
         return any(_fold(wanted) in _fold(_text(leaf)) for leaf in _leaves(actual))

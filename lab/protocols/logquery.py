@@ -20,7 +20,9 @@ How values compare (case, defaults, severity, timestamps, numbers) is :mod:`lab.
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -152,12 +154,16 @@ def _string(text: str, start: int) -> tuple[str, int]:
     raise FilterError(f'filter, column {start + 1}: the string is not closed (add a ")')
 
 
+MAX_DEPTH = 64
+
+
 class _Parser:
     """Recursive descent, loosest first: AND (written or implied), then OR, then NOT."""
 
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0  # parentheses and NOTs open: bounded, so a hostile filter cannot exhaust the stack
 
     @property
     def tok(self) -> _Token:
@@ -210,12 +216,19 @@ class _Parser:
         return terms[0] if len(terms) == 1 else AnyOf(tuple(terms))
 
     def negation(self, unit: Callable[[], Node]) -> Node:
+        if self.tok.kind in ("not", "(") and self.depth >= MAX_DEPTH:
+            raise self.fail(f"more than {MAX_DEPTH} parentheses and NOTs inside each other")
         if self.tok.kind == "not":
             self.take()
-            return Not(self.negation(unit))
+            self.depth += 1
+            node: Node = Not(self.negation(unit))
+            self.depth -= 1
+            return node
         if self.tok.kind == "(":
             opening = self.take()
+            self.depth += 1
             node = self.conjunction(unit)
+            self.depth -= 1
             if self.tok.kind != ")":
                 raise self.fail(f"the '(' at column {opening.column} is not closed")
             self.take()
@@ -259,9 +272,19 @@ def _check_regex(pattern: str, column: int) -> None:
     if _NOT_RE2.search(pattern):
         raise FilterError(f"filter, column {column}: RE2 has no look-around or back-references: {pattern!r}")
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise FilterError(f"filter, column {column}: bad regular expression {pattern!r}: {exc}") from None
+        regex(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise FilterError(f"filter, column {column}: bad regular expression {shown!r}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled, without the FutureWarnings Python prints for what may change meaning later
+    (``[[``): the learner's filter is checked for RE2 here, and stderr is no place for Python's notes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return re.compile(pattern)
 
 
 def parse_filter(expression: str) -> Node:

@@ -52,6 +52,7 @@ class ClientSpec:
     issuer: str = "client-ca"
     eku: tuple[str, ...] = ("clientAuth",)
     expired: bool = False
+    starts_in_days: int = 0  # > 0: not valid yet
     key: KeySpec = ("rsa", 2048)
     ca: bool = False
     chain: str = ""  # "deep", "same-key" or "constrained": intermediates made for this certificate
@@ -69,6 +70,7 @@ CLIENTS = {
     "deep-chain-client": ClientSpec(chain="deep"),
     "pki-too-large-client": ClientSpec(chain="same-key"),
     "name-constraints-client": ClientSpec(chain="constrained"),
+    "future-client": ClientSpec(starts_in_days=30),
 }
 assert tuple(CLIENTS) == CLIENT_CERTS
 EKUS = {"clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH, "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import h11
 import trio
 
+from lab.protocols.octets import readable, wire
 from lab.runtime.httpserve import Response
 
 FRAMING = frozenset(
@@ -24,10 +25,10 @@ async def fetch(
 ) -> Response:
     """Send one request on ``stream`` and read the whole response (status 502 if none came)."""
     conn = h11.Connection(h11.CLIENT)
-    fields = [(k, v) for k, v in headers if k.lower() not in FRAMING]
+    fields = [(wire(k), wire(v)) for k, v in headers if k.lower() not in FRAMING]  # h11 would encode str as ASCII
     if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
-        fields.append(("content-length", str(len(body))))
-    events: list[h11.Event] = [h11.Request(method=method, target=target, headers=fields)]
+        fields.append((b"content-length", str(len(body)).encode()))
+    events: list[h11.Event] = [h11.Request(method=wire(method), target=wire(target), headers=fields)]
     if body:
         events.append(h11.Data(data=body))
     await stream.send_all(b"".join(conn.send(e) or b"" for e in (*events, h11.EndOfMessage())))
@@ -44,7 +45,7 @@ async def fetch(
                 if name == b"content-length":
                     length = int(value)
                 else:
-                    out_headers.append((name.decode(), value.decode("latin-1")))
+                    out_headers.append((readable(name), readable(value)))
         elif isinstance(event, h11.Data):
             data += event.data
         else:  # EndOfMessage, or the backend closed the connection

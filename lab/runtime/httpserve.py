@@ -6,13 +6,16 @@ reports as one event.
 
 What every host gets from here, whatever it answers: HEAD is answered with the headers a GET would get
 (its Content-Length, no body); a client that sent ``Expect: 100-continue`` is told to go on before its
-body is read; request bodies of any size are read (HTTP/2: their flow-control window is given back as they
-arrive); response bodies larger than the peer's HTTP/2 flow-control window are sent as the peer opens it.
-h11 and h2 do the protocol work; this module only drives them.
+body is read; request bodies up to the host's ``limits.max_body`` per connection are read, a larger one is
+answered 413 (HTTP/2: their flow-control window is given back as they arrive, so the limit is the bound);
+response bodies larger than the peer's HTTP/2 flow-control window are sent as the peer opens it. Header
+bytes that are not UTF-8 are shown escaped (:mod:`lab.protocols.octets`). h11 and h2 do the protocol work;
+this module only drives them.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,16 +23,57 @@ from urllib.parse import parse_qs, urlsplit
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 import h11
 import trio
 
-from lab.model.events import RequestReceived
+from lab.model.events import LimitReached, RequestReceived
+from lab.protocols.octets import readable, wire
+from lab.protocols.proxyhead import BadRequest
+from lab.runtime.world import Connection
 
 
 class PeerProtocolError(Exception):
-    """The client sent something that is not valid HTTP."""
+    """The client sent something that is not valid HTTP; ``status`` is what it was answered (HTTP/1.1: 400 or
+    431, already sent), ``None`` over HTTP/2 (a GOAWAY went instead)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} (answered {self.status})" if self.status else message
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Guard:
+    """What a host lets one connection do, and whom to tell (``lab.model.limits``; the host fills it in)."""
+
+    max_body: int = 8 * 2**20  # request-body bytes held per connection; a request over it gets 413
+    head_seen: Callable[[], None] = _nothing  # a request head arrived: the client is past its handshake
+    too_large: Callable[[str], None] = _nothing  # a request was refused 413; says which
+
+
+def guard_for(conn: Connection) -> Guard:
+    """The guard for one of a host's connections: its ``limits.max_body``, its deadlines, its events."""
+    limit = conn.host.limits.max_body
+
+    def too_large(what: str) -> None:
+        summary = f"{what}: request body over {limit} bytes (limits.max_body): answered 413"
+        conn.emit(LimitReached(summary=summary, limit="max_body", value=limit))
+
+    return Guard(max_body=limit, head_seen=conn.handshake_over, too_large=too_large)
+
+
+class _TooLarge(Exception):
+    """A request body went over :attr:`Guard.max_body`; the message names the request."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,11 +137,15 @@ def sized(target: str, body: bytes) -> bytes:
     return body[:size].ljust(size, b".")
 
 
-async def serve_http(stream: trio.abc.Stream, alpn: str | None, respond: Responder) -> int:
+async def serve_http(stream: trio.abc.Stream, alpn: str | None, respond: Responder, guard: Guard = Guard()) -> int:
     """Serve until the peer closes; returns how many requests were answered."""
     if alpn == "h2":
-        return await _serve_h2(stream, respond)
-    return await _serve_h11(stream, respond)
+        return await _serve_h2(stream, respond, guard)
+    return await _serve_h11(stream, respond, guard)
+
+
+def _too_large_body(guard: Guard) -> bytes:
+    return f"request body over {guard.max_body} bytes (this host's limits.max_body)\n".encode()
 
 
 def _reason(status: int) -> bytes:
@@ -108,17 +156,22 @@ def _reason(status: int) -> bytes:
         return b""
 
 
-async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
+async def _serve_h11(stream: trio.abc.Stream, respond: Responder, guard: Guard) -> int:
     conn = h11.Connection(h11.SERVER)
     answered = 0
     while True:
-        request = await _next_h11_request(stream, conn)
+        try:
+            request = await _next_h11_request(stream, conn, guard)
+        except _TooLarge as exc:
+            await _refuse_h11(stream, conn, guard, str(exc))
+            return answered
         if request is None:
             return answered
         response = await respond(request)
+        fields = [*response.headers, ("content-length", str(response.content_length))]
         head = h11.Response(
             status_code=response.status,
-            headers=[*response.headers, ("content-length", str(response.content_length))],
+            headers=[(wire(k), wire(v)) for k, v in fields],  # h11 would encode str as ASCII
             reason=_reason(response.status),
         )
         body = b"" if request.method == "HEAD" else response.body  # h11 knows a HEAD answer has no body
@@ -131,15 +184,32 @@ async def _serve_h11(stream: trio.abc.Stream, respond: Responder) -> int:
         conn.start_next_cycle()
 
 
-async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Request | None:
-    """The next whole request (head and body), or ``None`` when the client is done."""
+async def _refuse_h11(stream: trio.abc.Stream, conn: h11.Connection, guard: Guard, line: str) -> None:
+    """413 and close; what the client is still sending is read and dropped for a moment first, so the
+    close does not reset the connection before curl has read the answer."""
+    guard.too_large(line)
+    body = _too_large_body(guard)
+    fields = [(b"connection", b"close"), (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    head = h11.Response(status_code=413, headers=fields, reason=_reason(413))
+    await stream.send_all(b"".join(conn.send(e) or b"" for e in (head, h11.Data(data=body), h11.EndOfMessage())))
+    with trio.move_on_after(1):
+        while await stream.receive_some(65536):
+            pass
+
+
+async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection, guard: Guard) -> Request | None:
+    """The next whole request (head and body), or ``None`` when the client is done; :class:`_TooLarge` when
+    its body goes over the guard's limit."""
     head: h11.Request | None = None
     body = bytearray()
     while True:
         try:
             event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise PeerProtocolError(f"bad HTTP/1.1 from client: {exc}") from None
+        except h11.RemoteProtocolError as exc:  # answered as a proxy answers a bad head: status, reason, close
+            answer = BadRequest(status=exc.error_status_hint, reason=f"bad HTTP/1.1 from client: {exc}")
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(answer.response())
+            raise PeerProtocolError(answer.reason, answer.status) from None
         if event is h11.NEED_DATA:
             if conn.they_are_waiting_for_100_continue:  # Expect: 100-continue: we want the body, say so
                 go_on = h11.InformationalResponse(status_code=100, headers=[], reason=_reason(100))
@@ -147,13 +217,19 @@ async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Re
             conn.receive_data(bytes(await stream.receive_some(65536)))
         elif isinstance(event, h11.Request):
             head = event
+            guard.head_seen()
+            length = dict(event.headers).get(b"content-length", b"0")  # h11 checked that it is digits
+            if int(length) > guard.max_body:
+                raise _TooLarge(f"{readable(event.method)} {readable(event.target)} (content-length {int(length)})")
         elif isinstance(event, h11.Data):
             body += event.data
+            if len(body) > guard.max_body and head is not None:
+                raise _TooLarge(f"{readable(head.method)} {readable(head.target)}")
         elif isinstance(event, h11.EndOfMessage) and head is not None:
-            headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in head.headers)
+            headers = tuple((readable(k).lower(), readable(v)) for k, v in head.headers)
             return Request(
-                method=head.method.decode(),
-                target=head.target.decode("latin-1"),
+                method=readable(head.method),
+                target=readable(head.target),
                 authority=dict(headers).get("host", ""),
                 http_version="1.1",
                 headers=headers,
@@ -163,8 +239,8 @@ async def _next_h11_request(stream: trio.abc.Stream, conn: h11.Connection) -> Re
             return None
 
 
-async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+async def _serve_h2(stream: trio.abc.Stream, respond: Responder, guard: Guard) -> int:
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding=None))
     conn.initiate_connection()
     await stream.send_all(conn.data_to_send())
     pending: dict[int, tuple[list[tuple[str, str]], bytearray]] = {}  # requests still arriving
@@ -181,15 +257,19 @@ async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
             raise PeerProtocolError(f"bad HTTP/2 from client: {exc}") from None
         for event in events:
             if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
-                headers = [(str(k), str(v)) for k, v in event.headers or []]
+                headers = [(readable(k), readable(v)) for k, v in event.headers or []]  # bytes, whatever they are
                 pending[event.stream_id] = (headers, bytearray())
+                guard.head_seen()
                 if not event.stream_ended and ("expect", "100-continue") in headers:
                     conn.send_headers(event.stream_id, [(":status", "100")])
                 if event.stream_ended:
                     answered += await _answer_h2(conn, event.stream_id, pending.pop(event.stream_id), respond, outbound)
-            elif isinstance(event, h2.events.DataReceived) and event.stream_id in pending:
-                pending[event.stream_id][1].extend(event.data or b"")
+            elif isinstance(event, h2.events.DataReceived) and event.stream_id is not None:
                 conn.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+                if event.stream_id in pending:
+                    pending[event.stream_id][1].extend(event.data or b"")
+                    if sum(len(body) for _, body in pending.values()) > guard.max_body:
+                        _refuse_h2(conn, event.stream_id, pending.pop(event.stream_id)[0], guard)
             elif isinstance(event, h2.events.StreamEnded) and event.stream_id in pending:
                 answered += await _answer_h2(conn, event.stream_id, pending.pop(event.stream_id), respond, outbound)
             elif isinstance(event, h2.events.StreamReset) and event.stream_id is not None:
@@ -199,6 +279,19 @@ async def _serve_h2(stream: trio.abc.Stream, respond: Responder) -> int:
                 return answered  # the client said GOAWAY; nothing more to send
         _send_what_fits(conn, outbound)  # new answers, and windows the peer opened (WINDOW_UPDATE, SETTINGS)
         await stream.send_all(conn.data_to_send())
+
+
+def _refuse_h2(conn: h2.connection.H2Connection, stream_id: int, headers: list[tuple[str, str]], guard: Guard) -> None:
+    """413 on this stream, then RST_STREAM(NO_ERROR): "stop sending, this is your answer" (RFC 9113 8.1).
+    The bodies this connection holds stay within ``max_body``, whatever a client sends without END_STREAM."""
+    pseudo = dict(headers)
+    guard.too_large(f"{pseudo.get(':method', '?')} {pseudo.get(':path', '?')}")
+    body = _too_large_body(guard)
+    conn.send_headers(
+        stream_id, [(":status", "413"), ("content-type", "text/plain"), ("content-length", str(len(body)))]
+    )
+    conn.send_data(stream_id, body, end_stream=True)  # small: fits any window the peer can have left open
+    conn.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.NO_ERROR)
 
 
 async def _answer_h2(

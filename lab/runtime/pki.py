@@ -16,6 +16,7 @@ Fixed paths that docs and commands use::
     certs/rogue-client.crt|.key   issued by a CA the load balancer does not trust
     certs/expired-client.crt|.key expired a month ago
     certs/noeku-client.crt|.key   EKU serverAuth only, no clientAuth
+    certs/future-client.crt|.key  valid only from next month (a server says: bad_certificate)
     certs/client-ca.crt           the load balancer's trust anchor for client certificates
 
 and one client certificate per way Google's load balancer refuses one (``CLIENTS`` below: key types and
@@ -39,7 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from lab.model.hostsettings import CertSpec
+from lab.model.certspec import CertSpec
 from lab.model.scenario import Host
 from lab.paths import CERT_DIR
 from lab.runtime.certbuild import (
@@ -137,7 +138,7 @@ class Pki:
     def server(self, host: Host) -> Pair:
         """The certificate a TLS host presents, made from its ``cert`` settings."""
         cert = getattr(host.settings, "cert", None)
-        if not isinstance(cert, CertSpec):
+        if not isinstance(cert, CertSpec):  # a plain HTTP proxy has none
             raise TypeError(f"a {host.kind} host presents no certificate")
         spec = {
             "names": list(cert.names),
@@ -145,8 +146,10 @@ class Pki:
             "subject": dict(cert.subject),
             "issuer": cert.issuer,
             "expired": cert.expired,
+            **({"intermediate": False} if not cert.intermediate else {}),
         }
-        issuer = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca}[cert.issuer]
+        issuers = {"ev": self.ev, "root": self.root, "rogue": self.rogue_ca, "rogue-chain": self.rogue_ca, "self": None}
+        issuer = issuers[cert.issuer]
         subject = x509_name(**dict(cert.subject))
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
@@ -159,6 +162,8 @@ class Pki:
             eku=[ExtendedKeyUsageOID.SERVER_AUTH],
             expired=cert.expired,
             spec=spec,
+            with_root=cert.issuer == "rogue-chain",  # the untrusted root sent along: "self-signed ... in chain"
+            chain=cert.intermediate,
         )
         self.save()
         return made.pair
@@ -199,6 +204,8 @@ class Pki:
         if spec.chain:
             return self._chained(name, spec, subject, sans, issuer)
         extra = {"key": list(spec.key), "ca": spec.ca} if (spec.key, spec.ca) != (("rsa", 2048), False) else {}
+        if spec.starts_in_days:
+            extra["starts_in_days"] = spec.starts_in_days
         return self._leaf(
             name,
             subject,
@@ -210,13 +217,14 @@ class Pki:
             chain=False,
             key=spec.key,
             ca=spec.ca,
+            starts_in=dt.timedelta(days=spec.starts_in_days),
         )
 
     def _leaf(
         self,
         name: str,
         subject: x509.Name,
-        issuer: _Made,
+        issuer: _Made | None,  # None: self-signed
         *,
         sans: list[x509.GeneralName],
         eku: list[x509.ObjectIdentifier],
@@ -225,15 +233,18 @@ class Pki:
         chain: bool = True,
         key: KeySpec = ("rsa", 2048),
         ca: bool = False,
+        starts_in: dt.timedelta = dt.timedelta(0),
+        with_root: bool = False,
     ) -> _Made:
         def build(public: Key, now: dt.datetime) -> x509.CertificateBuilder:
-            start = now - dt.timedelta(days=60) if expired else now
+            start = now - dt.timedelta(days=60) if expired else now + starts_in
             lifetime = dt.timedelta(days=30) if expired else LIFETIME
-            builder = self._base(subject, public, (issuer.cert.subject, issuer.key), start, lifetime=lifetime)
+            signer = (issuer.cert.subject, issuer.key) if issuer else None  # None: self-signed
+            builder = self._base(subject, public, signer, start, lifetime=lifetime)
             return leaf_extensions(builder, sans, eku, ca=ca)
 
         full_spec = {**spec, "subject": subject.rfc4514_string(), "eku": [o.dotted_string for o in eku]}
-        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired, key=key)
+        return self._make(name, full_spec, issuer, build, chain=chain, expired=expired, key=key, with_root=with_root)
 
     def _chained(
         self, name: str, spec: ClientSpec, subject: x509.Name, sans: list[x509.GeneralName], issuer: _Made
@@ -275,6 +286,7 @@ class Pki:
         chain: bool,
         expired: bool = False,
         key: KeySpec = ("rsa", 2048),
+        with_root: bool = False,
     ) -> _Made:
         cert_path, key_path = self.dir / f"{name}.crt", self.dir / f"{name}.key"
         fingerprint = self._fingerprint(spec, issuer)
@@ -283,7 +295,7 @@ class Pki:
             private = new_key(key)
             cert = sign(build(private, _now()), issuer.key if issuer else private)
             pem = cert.public_bytes(serialization.Encoding.PEM)
-            if chain and issuer and issuer.cert.issuer != issuer.cert.subject:
+            if chain and issuer and (issuer.cert.issuer != issuer.cert.subject or with_root):
                 pem += issuer.cert.public_bytes(serialization.Encoding.PEM)
             made = self._store(name, fingerprint, private, cert, pem)
         self._made[name] = made

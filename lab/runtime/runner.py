@@ -22,7 +22,7 @@ from lab.model.command import split_command
 from lab.model.outcome import CurlBuild, CurlResult
 from lab.paths import ROOT
 from lab.protocols import curlv
-from lab.runtime import curlbin
+from lab.runtime import curlbin, netns
 from lab.runtime.curlbin import BASE_PATH
 from lab.runtime.world import World
 
@@ -34,7 +34,7 @@ class Runner:
     world: World
     curl: CurlBuild
     timeout: float = DEFAULT_TIMEOUT
-    home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-"))
+    home: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lab-home-", dir=netns.scratch()))
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         return {"PATH": BASE_PATH, "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb", **extra}
@@ -59,7 +59,14 @@ class Runner:
         env, args = split_command(argv)
         build = await self._build(args[0], curl)
         timeline = self.world.timeline
-        start_index = len(timeline)
+        start_index = timeline.mark()  # this step's events stay until they are read
+        try:
+            return await self._run(args, env, build, start_index)
+        finally:
+            timeline.release(start_index)
+
+    async def _run(self, args: list[str], env: dict[str, str], build: CurlBuild, start_index: int) -> CurlResult:
+        timeline = self.world.timeline
         started = time.monotonic()
         timed_out = False
         with trio.move_on_after(self.timeout) as scope:

@@ -148,8 +148,8 @@ class OpenSSLStream(trio.abc.Stream):
 
     @property
     def sni(self) -> str | None:
-        name = self.conn.get_servername()
-        return name.decode() if name else None
+        name = self.conn.get_servername()  # bytes as sent: shown escaped if not ASCII, as the ClientHello reader does
+        return name.decode("ascii", "backslashreplace") if name else None
 
 
 def _describe(exc: SSL.Error) -> str:

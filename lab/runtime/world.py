@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import trio
 
 from lab.errors import HostStartError
-from lab.model.events import Accepted, Closed, Event, Listening, PeerError
+from lab.model.events import Accepted, Closed, Event, LimitReached, Listening, PeerError
 from lab.model.scenario import Host, Scenario
 from lab.runtime.pki import Pki
 from lab.runtime.timeline import Timeline
@@ -36,17 +36,24 @@ class NotInLab(Exception):
     """An upstream address is not one of the lab's hosts: refusing keeps everything inside the lab."""
 
 
-class CountingStream(trio.abc.HalfCloseableStream):
-    """Counts bytes each way so ``closed`` events can say how much crossed the connection."""
+def _nothing() -> None:
+    return None
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+
+class CountingStream(trio.abc.HalfCloseableStream):
+    """Counts bytes each way so ``closed`` events can say how much crossed the connection, and tells
+    ``on_activity`` whenever bytes cross (the idle deadline moves on)."""
+
+    def __init__(self, stream: trio.SocketStream, on_activity: Callable[[], None] = _nothing) -> None:
         self.stream = stream
         self.received = 0
         self.sent = 0
+        self.on_activity = on_activity
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await self.stream.send_all(data)
         self.sent += len(data)
+        self.on_activity()
 
     async def wait_send_all_might_not_block(self) -> None:
         await self.stream.wait_send_all_might_not_block()
@@ -54,6 +61,7 @@ class CountingStream(trio.abc.HalfCloseableStream):
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         data = await self.stream.receive_some(max_bytes)
         self.received += len(data)
+        self.on_activity()
         return data
 
     async def send_eof(self) -> None:
@@ -65,7 +73,12 @@ class CountingStream(trio.abc.HalfCloseableStream):
 
 @dataclass(slots=True)
 class Connection:
-    """One accepted TCP connection, with helpers that report events about it."""
+    """One accepted TCP connection, with helpers that report events about it.
+
+    Deadlines (:mod:`lab.model.limits`): until the host reports something about the connection (any event
+    after ``accepted``: a handshake, a request, a refusal) the client has ``handshake_timeout``; from then
+    on, ``idle_timeout`` from the last byte either way. ``scope`` is the cancel scope they set.
+    """
 
     host: Host
     world: World
@@ -73,12 +86,32 @@ class Connection:
     id: int
     peer: str
     notes: dict[str, Any] = field(default_factory=dict)
+    scope: trio.CancelScope | None = None
+    reported: bool = False  # the host said something beyond "accepted": the handshake phase is over
 
     def emit(self, event: E) -> E:
         """Report ``event`` as this connection's (host, connection id and peer are filled in)."""
         stamped = dataclasses.replace(event, host=self.host.name, conn=self.id, peer=self.peer)
         self.world.timeline.emit(stamped)
+        if not self.reported and not isinstance(event, Accepted):
+            self.handshake_over()
         return stamped
+
+    def handshake_over(self) -> None:
+        """From now on the idle deadline applies (a request head arrived, or the host reported something)."""
+        self.reported = True
+        self.touch()
+
+    def touch(self) -> None:
+        """Bytes crossed (or the handshake phase ended): the idle deadline starts again. Only in trio's
+        thread (proxy.py's workers emit events too; the next byte trio relays moves the deadline then)."""
+        if not self.reported or self.scope is None:
+            return
+        try:
+            now = trio.current_time()
+        except RuntimeError:  # a worker thread
+            return
+        self.scope.deadline = now + self.host.limits.idle_timeout
 
 
 Handler = Callable[[Connection], Awaitable[None]]
@@ -126,34 +159,74 @@ class World:
                 hint = " (the address is not on this machine: run the lab inside its namespace)"
             raise HostStartError(f"host '{host.name}' cannot listen on {host.address}: {exc.strerror}{hint}") from None
         self.timeline.emit(Listening(host=host.name, summary=f"{host.kind} listening on {host.address}"))
+        serve_one = self._wrap(host, handler)  # one per host: its connection count spans its listeners
         async with trio.open_nursery() as nursery:
             task_status.started()
             for listener in listeners:
-                nursery.start_soon(trio.serve_listeners, self._wrap(host, handler), [listener])
+                nursery.start_soon(trio.serve_listeners, serve_one, [listener])
 
     def _wrap(self, host: Host, handler: Handler) -> Callable[[trio.SocketStream], Awaitable[None]]:
+        limits = host.limits
+        held = 0  # connections this host has open
+
         async def run(stream: trio.SocketStream) -> None:
+            nonlocal held
             ip, port = stream.socket.getpeername()[:2]
-            conn = Connection(host, self, CountingStream(stream), self.timeline.new_conn(), f"{ip}:{port}")
-            conn.emit(Accepted(summary=f"connection from {conn.peer}"))
+            if held >= limits.max_connections:
+                self._refuse_over_limit(host, stream, f"{ip}:{port}", held)
+                return
+            held += 1
             try:
-                await handler(conn)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
-                conn.notes.setdefault("close_reason", why_closed(exc))
-            except Exception as exc:  # a misbehaving peer must never stop the host
-                conn.emit(PeerError(summary=f"could not handle what the peer sent: {plain_reason(exc)}"))
+                await self._serve_one(host, handler, stream, f"{ip}:{port}")
             finally:
-                with trio.CancelScope(shield=True):
-                    with trio.move_on_after(1):
-                        await conn.stream.aclose()
-                    reason = conn.notes.get("close_reason", "")
-                    reason = f" - {reason}" if reason else ""
-                    conn.emit(
-                        Closed(
-                            summary=f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){reason}",
-                            received=conn.stream.received,
-                            sent=conn.stream.sent,
-                        )
-                    )
+                held -= 1
 
         return run
+
+    def _refuse_over_limit(self, host: Host, stream: trio.SocketStream, peer: str, held: int) -> None:
+        stream.socket.close()  # closed at once: a held connection costs the host nothing
+        limit = host.limits.max_connections
+        summary = f"closed a connection from {peer} at once: {held} are open, the limit (limits.max_connections)"
+        self.timeline.emit(
+            LimitReached(host=host.name, peer=peer, summary=summary, limit="max_connections", value=limit)
+        )
+
+    async def _serve_one(self, host: Host, handler: Handler, stream: trio.SocketStream, peer: str) -> None:
+        conn = Connection(host, self, CountingStream(stream), self.timeline.new_conn(), peer)
+        conn.stream.on_activity = conn.touch
+        conn.emit(Accepted(summary=f"connection from {conn.peer}"))
+        try:
+            with trio.CancelScope(deadline=trio.current_time() + host.limits.handshake_timeout) as scope:
+                conn.scope = scope
+                await handler(conn)
+            if scope.cancelled_caught:
+                _deadline_passed(conn)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
+            conn.notes.setdefault("close_reason", why_closed(exc))
+        except Exception as exc:  # a misbehaving peer must never stop the host
+            conn.emit(PeerError(summary=f"could not handle what the peer sent: {plain_reason(exc)}"))
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(1):
+                    await conn.stream.aclose()
+                reason = conn.notes.get("close_reason", "")
+                reason = f" - {reason}" if reason else ""
+                conn.emit(
+                    Closed(
+                        summary=f"closed ({conn.stream.received} bytes in, {conn.stream.sent} out){reason}",
+                        received=conn.stream.received,
+                        sent=conn.stream.sent,
+                    )
+                )
+
+
+def _deadline_passed(conn: Connection) -> None:
+    limits = conn.host.limits
+    if conn.reported:
+        limit, value = "idle_timeout", limits.idle_timeout
+        summary = f"nothing crossed the connection for {value:g} s (limits.idle_timeout): closed"
+    else:
+        limit, value = "handshake_timeout", limits.handshake_timeout
+        summary = f"the client gave the host nothing to act on within {value:g} s (limits.handshake_timeout): closed"
+    conn.emit(LimitReached(summary=summary, limit=limit, value=value))
+    conn.notes["close_reason"] = f"{limit} reached"

@@ -1,72 +1,58 @@
-"""Step 3 of ``lab import``: map the observations onto a world and write it as a commented scenario. Pure."""
+"""Step 4 of ``lab import``: the scenario - hosts, the client's hosts file, one step per command - as
+commented TOML. Pure.
+
+Each step runs the customer's command (:mod:`._command`) and expects what *today's* curl prints in the
+customer's situation (:mod:`._today`), with the customer's own exit code and words in a comment and a
+TODO wherever the transcript did not show something the draft had to choose.
+"""
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from lab.apps.importer._observe import Observation, observe, parse_subject
-from lab.apps.importer._split import Mention, Session, Transcript
+from lab.apps.importer import _behave
+from lab.apps.importer._command import HANG_LIMIT, lab_command, run_text
+from lab.apps.importer._observe import Observation, observe
+from lab.apps.importer._place import Placed, place
+from lab.apps.importer._split import Mention, Transcript
+from lab.apps.importer._today import Expected, expected
+from lab.apps.importer._world import HostPlan, World
 from lab.errors import SourceError
-from lab.model.hostsettings import HostKind
-from lab.protocols.curlargs import parse_command
-from lab.protocols.curlexit import CurlExit
+from lab.protocols.curlexit import describe
 
-HANG_LIMIT = 3  # seconds: the -m a hung request gets when it is replayed
+__all__ = ["HANG_LIMIT", "Draft", "DraftHost", "DraftStep", "TranscriptError", "draft"]
+
+toml = _behave.toml
 
 
 class TranscriptError(SourceError):
     """The file is not a transcript the importer can draft from. ``str()`` is ``file[:line]: what to do``."""
 
 
-# Version-neutral pieces of curl's error lines: curl 8 + LibreSSL and curl 7.88 + OpenSSL word them differently.
-_PORTABLE_ERRORS = (
-    "no alternative certificate subject name matches target",
-    "SSL_ERROR_SYSCALL",
-    "alert certificate required",
-    "alert handshake failure",
-    "alert unknown ca",
-    "alert certificate expired",
-    "unable to get local issuer certificate",
-    "certificate has expired",
-    "Connection reset by peer",
-    "Could not resolve host",
-    "Failed to connect",
-    "is unknown",
-)
-
-# The same outcome worded by another curl build, so a draft's expectation holds with either (the comment says which).
-_OTHER_WORDINGS = {
-    "SSL_ERROR_SYSCALL": (
-        "unexpected eof while reading",
-        "SSL_ERROR_SYSCALL: curl before 8.11, or LibreSSL; unexpected eof: curl 8.11+ with OpenSSL",
-    ),
-}
-
-_HINTS: dict[int, str] = {
-    CurlExit.PEER_FAILED_VERIFICATION: "curl's own certificate check decided (the client hop): read the SSL: "
-    "line for the name or chain it refused.",
-    CurlExit.SSL_CONNECT_ERROR: "The TLS handshake never finished: the host at {address} closed the connection "
-    "without a ServerHello.",
-    CurlExit.OPERATION_TIMEDOUT: "The request went out and no answer came: the server held the connection (a "
-    "load balancer that drops a connection it rejected - here, most likely for a missing client certificate - "
-    "looks exactly like this).",
-    CurlExit.RECV_ERROR: "The connection broke after the handshake: read the TLS alert curl printed (a missing "
-    "or refused client certificate ends this way in TLS 1.3).",
-    CurlExit.COULDNT_CONNECT: "Nothing listened at the address curl tried.",
-    CurlExit.COULDNT_RESOLVE_HOST: "curl could not resolve the name: the client's DNS has no answer.",
-    CurlExit.FAILED_INIT: "curl itself refused the command line before any network traffic.",
-    CurlExit.OK: "curl got an answer from {reached}.",
+_HINTS: dict[str, str] = {
+    "ok": "curl got an answer from {reached}.",
+    "dns": "curl could not resolve the name: the client's DNS has no answer for it.",
+    "refused": "Nothing listened at the address curl tried.",
+    "tls-alert": "The server refused the TLS handshake with an alert ({alert}).",
+    "tls-close": "The server closed the connection during the TLS handshake.",
+    "cert-name": "curl's own certificate check decided: the certificate does not name the host curl asked for.",
+    "cert-untrusted": "curl's own certificate check decided: no CA it trusts issued the server's certificate.",
+    "cert-self-signed": "curl's own certificate check decided: the server's certificate is self-signed.",
+    "cert-expired": "curl's own certificate check decided: the server's certificate has expired.",
+    "proxy-status": "The proxy answered the CONNECT request with {code} and opened no tunnel.",
+    "proxy-drop": "The proxy closed the connection without answering the CONNECT request.",
+    "socks-reply": "The SOCKS proxy refused the destination (reply code {code}).",
+    "socks-drop": "The SOCKS proxy hung up without answering.",
+    "hang": "The request went out and no answer came.",
+    "usage": "curl itself refused the command line before any network traffic.",
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DraftHost:
     name: str
-    kind: HostKind
+    kind: str
     address: str
     settings: tuple[tuple[str, str], ...]  # (key, TOML value) in order
     notes: tuple[str, ...] = ()
@@ -80,6 +66,8 @@ class DraftStep:
     lesson: str
     seen: tuple[str, ...]
     expect: tuple[tuple[str, str], ...]  # (key, TOML value)
+    todos: tuple[str, ...] = ()
+    checked: str = ""  # what the replay showed (lab import --check)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,271 +77,204 @@ class Draft:
     client_hosts: tuple[tuple[str, str], ...]
     steps: tuple[DraftStep, ...]
     mentions: tuple[Mention, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # facts about the transcript (its curl, the lab's)
+    todos: tuple[str, ...] = ()  # what the transcript did not show and the draft had to choose
+    expectations: tuple[Expected, ...] = field(default=())  # per step, for the check
 
     def render(self) -> str:
         """The scenario as TOML, with comments that say where each value came from."""
+        return "\n".join(_one_line_comments(self._lines())) + "\n"
+
+    def _lines(self) -> list[str]:
         out = [
             f"# Drafted by `lab import {self.source}`: review it, then `lab check` and `lab run` this file.",
             "# Hosts, names and expectations come from what curl -v printed; comments quote the evidence.",
-            f"title = {_toml(f'Drafted from {self.source}')}",
+            f"title = {toml(f'Drafted from {self.source}')}",
             'story = """',
-            f"Reproduces the curl -v transcript {self.source}: {len(self.steps)} command(s) with output, replayed",
-            "against hosts that behave the way the transcript shows.",
+            f"Reproduces the curl -v transcript {self.source}: {len(self.steps)} command(s), replayed against",
+            "hosts that behave the way the transcript shows.",
             '"""',
-            "",
         ]
+        out += [f"# TODO: {t}" for t in self.todos]
         out += [f"# note: {n}" for n in self.notes]
         for host in self.hosts:
-            out += ["", f"[hosts.{host.name}]"]
+            out += ["", f"[hosts.{_key(host.name)}]"]
             out += [f"# {n}" for n in host.notes]
-            out += [f"kind = {_toml(host.kind)}", f"address = {_toml(host.address)}"]
+            out += [f"kind = {toml(host.kind)}", f"address = {toml(host.address)}"]
             out += [f"{key} = {value}" for key, value in host.settings]
         out += ["", "[client]", "# The client's /etc/hosts: what its DNS answered in the transcript."]
-        entries = ", ".join(f"{_key(n)} = {_toml(a)}" for n, a in self.client_hosts)
+        entries = ", ".join(f"{_key(n)} = {toml(a)}" for n, a in self.client_hosts)
         out += [f"hosts = {{ {entries} }}" if entries else "hosts = {}", 'trust = "lab-root"']
         for step in self.steps:
             out += ["", "[[steps]]", f"# transcript line {step.line}"]
             out += [f"#   {s}" for s in step.seen]
-            out += [f"say = {_toml(step.say)}", f"run = {_toml(step.run)}", f"lesson = {_toml(step.lesson)}"]
+            out += [f"# TODO: {t}" for t in step.todos]
+            if step.checked:
+                out += [f"# checked: {step.checked}"]
+            out += [f"say = {toml(step.say)}", f"run = {toml(step.run)}", f"lesson = {toml(step.lesson)}"]
             if step.expect:
                 out += ["[steps.expect]"] + [f"{k} = {v}" for k, v in step.expect]
         if self.mentions:
             out += ["", "# The transcript also mentions these commands, without their output (nothing to reproduce):"]
             for mention in self.mentions:
-                out += [f"# line {mention.line}:", "# [[steps]]", f"# run = {_toml(mention.command)}"]
-        return "\n".join(out) + "\n"
+                out += [f"# line {mention.line}:", "# [[steps]]", f"# run = {toml(mention.command)}"]
+        return out
 
 
-def _toml(value: str) -> str:
-    """A TOML basic string (JSON's escapes are a subset TOML accepts)."""
-    return json.dumps(value, ensure_ascii=False)
+def _one_line_comments(lines: list[str]) -> list[str]:
+    """A comment quoting the paste stays one line (a command typed over several lines, a body with newlines)."""
+    return [line.replace("\n", " \u23ce ") if line.startswith("#") else line for line in lines]
 
 
 def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml(name)
-
-
-def _toml_list(values: Iterable[str]) -> str:
-    return "[" + ", ".join(_toml(v) for v in values) + "]"
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else toml(name)
 
 
 def draft(transcript: Transcript, source: str) -> Draft:
     """A scenario drafted from every session of ``transcript``; ``source`` names the file. Pure."""
     if not transcript.sessions:
-        where = transcript.orphan_line
-        if where is not None:
-            raise TranscriptError(
-                source, where, "curl -v output with no curl command before it: paste the command line too"
-            )
         raise TranscriptError(
             source,
             None,
-            "no curl -v output found (expected a 'curl ...' command followed by lines like "
+            "no curl command and no curl -v output found (expected a 'curl ...' command, or lines like "
             "'* Connected to mydomain (88.88.88.88) port 443'); paste the whole terminal output of curl -v",
         )
     observations = [observe(s) for s in transcript.sessions]
-    hosts, host_at = _hosts(observations)
-    notes: list[str] = []
-    client: dict[str, str] = {}
-    for obs in observations:
-        known = obs.from_dns and obs.name and obs.ip and obs.role is not None
-        if known and obs.name and obs.ip and client.setdefault(obs.name, obs.ip) != obs.ip:
-            notes.append(f"{obs.name} resolved to {obs.ip} too (line {obs.session.line}); kept {client[obs.name]}")
-    if transcript.orphan_line is not None:
-        notes.append(f"curl -v output at line {transcript.orphan_line} follows no command; it was skipped")
-    steps = tuple(_step(obs, host_at) for obs in observations)
+    world = World()
+    for obs in observations:  # addresses the transcript shows are taken before any placeholder is chosen
+        world.used_ips.update(ip for ips in obs.facts.resolved.values() for ip in ips)
+    placed = [place(world, obs) for obs in observations]
+    for name, line in world.unresolvable.items():
+        if name in world.client:
+            world.todos.append(f"line {line}: {name} did not resolve there, but the hosts file has it from elsewhere")
+    steps, expectations = zip(
+        *(_step(obs, where) for obs, where in zip(observations, placed, strict=True)), strict=True
+    )
     return Draft(
         source=source,
-        hosts=tuple(hosts),
-        client_hosts=tuple(client.items()),
-        steps=steps,
+        hosts=tuple(_host(h) for h in world.hosts.values()),
+        client_hosts=tuple(world.client.items()),
+        steps=tuple(steps),
         mentions=transcript.mentions,
-        notes=tuple(notes),
+        todos=tuple(world.todos),
+        expectations=tuple(expectations),
     )
 
 
-def _hosts(observations: list[Observation]) -> tuple[list[DraftHost], dict[str, str]]:
-    """One host per address curl reached, of the kind the strongest evidence proves."""
-    by_address: dict[str, list[Observation]] = {}
-    for obs in observations:
-        if obs.address and obs.role:
-            by_address.setdefault(obs.address, []).append(obs)
-    strength = {"glb": 0, "http-proxy": 1, "socks5": 1, "backend": 2, "reset": 3}
-    hosts: list[DraftHost] = []
-    host_at: dict[str, str] = {}
-    used: set[str] = set()
-    for address, seen in by_address.items():
-        roles = sorted({o.role for o in seen if o.role}, key=lambda r: strength[r])
-        kind = roles[0]
-        name = kind.replace("http-proxy", "proxy").replace("socks5", "socks")
-        n = 2
-        while name in used:
-            name = f"{roles[0]}-{n}"
-            n += 1
-        used.add(name)
-        host_at[address] = name
-        evidence = [o for o in seen if o.role == kind]
-        notes = [f"seen at line {', '.join(str(o.session.line) for o in evidence)}"]
-        if len(roles) > 1:
-            notes.append(f"also looked like {', '.join(roles[1:])}; {kind} explains more of the transcript")
-        hosts.append(_host(name, kind, address, evidence, notes))
-    return hosts, host_at
-
-
-def _host(name: str, kind: HostKind, address: str, seen: list[Observation], notes: list[str]) -> DraftHost:
-    settings: list[tuple[str, str]] = []
-    if kind == "reset":
-        mode = seen[0].reset_mode
-        notes.append("accepted TCP, read the ClientHello and closed without a ServerHello")
-        settings.append(("mode", _toml(mode)))
-    elif kind in ("http-proxy", "socks5"):
-        tunnels = sorted({o.tunnel for o in seen if o.tunnel})
-        notes.append(
-            'the transcript cannot show what this proxy\'s own DNS answers: fill in dns = { name = "address" }'
-            + (f" for {', '.join(tunnels)}" if tunnels else "")
-        )
+def _host(plan: HostPlan) -> DraftHost:
+    settings = list(plan.settings.items())
+    if plan.dns:
+        settings.append(("dns", _behave.inline({_key(n): toml(a) for n, a in plan.dns.items()})))
+    elif plan.kind in ("http-proxy", "socks5"):
         settings.append(("dns", "{}"))
-    else:
-        versions = _tls_server(seen, settings, notes)
-        if kind == "glb":
-            _glb(seen, versions, settings, notes)
-    return DraftHost(name=name, kind=kind, address=address, settings=tuple(settings), notes=tuple(notes))
+    if plan.rules:
+        settings.append(("rules", "[" + ", ".join(plan.rules) + "]"))
+    settings += _paths(plan)
+    notes = [f"seen at line {', '.join(map(str, plan.lines))}", *plan.notes]
+    return DraftHost(name=plan.name, kind=plan.kind, address=plan.address, settings=tuple(settings), notes=tuple(notes))
 
 
-def _tls_server(seen: list[Observation], settings: list[tuple[str, str]], notes: list[str]) -> list[str]:
-    """The certificate a TLS host showed, as ``cert.*`` settings; returns the TLS versions it spoke."""
-    with_cert = [o for o in seen if o.verbose.subject]
-    names = list(dict.fromkeys(n for o in seen for n in o.cert_names))
-    ips = list(dict.fromkeys(i for o in seen for i in o.cert_ips))
-    subject, dropped = parse_subject(with_cert[0].verbose.subject or "") if with_cert else ({}, [])
-    if with_cert:
-        notes.append(f"certificate subject: {with_cert[0].verbose.subject}")
-    issuers = [o.verbose.issuer for o in seen if o.verbose.issuer]
-    if issuers:
-        notes.append(f"issuer: {issuers[0]} (the lab issues from its own stand-in CA)")
-    if dropped:
-        notes.append(f"subject fields the lab cannot issue, left out: {', '.join(dropped)}")
-    versions = sorted({o.verbose.tls_version for o in seen if o.verbose.tls_version})
-    alpn = sorted({o.verbose.alpn for o in seen if o.verbose.alpn})
-    if versions or alpn:
-        notes.append(f"TLS seen: {', '.join(versions) or '?'}; ALPN accepted: {', '.join(alpn) or 'none'}")
-    if names:
-        settings.append(("cert.names", _toml_list(names)))
-    if ips:
-        settings.append(("cert.ips", _toml_list(ips)))
-    if subject:
-        settings.append(("cert.subject", "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in subject.items()) + " }"))
-    if any(o.untrusted for o in seen):
-        settings.append(("cert.issuer", _toml("rogue")))
-        notes.append("curl could not verify the chain: issued by a CA the client does not trust")
-    if any(o.expired for o in seen):
-        settings.append(("cert.expired", "true"))
-    return versions
-
-
-def _glb(seen: list[Observation], versions: list[str], settings: list[tuple[str, str]], notes: list[str]) -> None:
-    """What makes the host a load balancer: mutual TLS, a TLS version cap, a silent failure style."""
-    notes.append('sent "Request CERT (13)": it asks every client for a certificate (mutual TLS)')
-    settings.append(("mtls", '{ mode = "REJECT_INVALID", trust_anchors = ["client-ca"] }'))
-    capped = not any(o.options.uses("tls-max") or o.options.uses("tlsv1.2") for o in seen)
-    if versions == ["TLSv1.2"] and capped:
-        settings.append(("tls", '{ min = "1.2", max = "1.2" }'))
-    if any(o.hung for o in seen):
-        notes.append("a request to it got no answer at all: it drops a rejected connection without an alert")
-        settings.append(("failure_style", _toml("silent")))
-
-
-_LAB_FILES = (("cert", "certs/client.crt"), ("key", "certs/client.key"))
-
-
-def _lab_command(obs: Observation) -> tuple[str, list[str]]:
-    """The customer's command, changed only where the lab needs it (a time limit, the lab's client cert)."""
-    options = obs.options
-    changes: list[str] = []
-    for name, lab_file in _LAB_FILES:
-        moved = [g for g in options.given if g.name == name and g.value is not None and g.value != lab_file]
-        changes += [f"{g.spelling} {g.value} -> {lab_file} (the lab's client certificate)" for g in moved]
-        if moved:
-            options = parse_command(options.with_value(name, lab_file), lenient=True)
-    argv = list(options.argv)
-    if obs.hung and not options.uses("max-time"):
-        argv[1:1] = ["-m", str(HANG_LIMIT)]
-        changes.append(f"-m {HANG_LIMIT} added: in the transcript this request never got an answer")
-    if not changes and _as_typed(obs.session):
-        return obs.session.command, changes
-    return shlex.join(argv), changes
-
-
-def _as_typed(session: Session) -> bool:
-    """The command text means its argv to a scenario's ``run`` too (no shell comment to drop)."""
-    try:
-        return tuple(shlex.split(session.command)) == session.argv
-    except ValueError:  # an unbalanced quote inside a comment
-        return False
+def _paths(plan: HostPlan) -> list[tuple[str, str]]:
+    answers = {p: a for p, a in plan.paths.items() if a != (200, "")}
+    if not answers:
+        return []
+    if len(plan.paths) == 1:
+        status, location = next(iter(answers.values()))
+        return [("status", str(status))] + ([("location", toml(location))] if location else [])
+    table = {
+        toml(p): _behave.inline({"status": str(s)} | ({"location": toml(loc)} if loc else {}))
+        for p, (s, loc) in answers.items()
+    }
+    return [("paths", _behave.inline(table))]
 
 
 def _seen(obs: Observation, changes: list[str]) -> list[str]:
     """The transcript's evidence for a step, quoted in the draft's comments."""
-    v = obs.verbose
-    how = "from DNS" if obs.from_dns else "via a proxy" if obs.proxy else "pinned or literal"
-    evidence = [
-        (obs.address, f"connected to {obs.name or obs.ip} ({obs.address}, address {how})"),
-        (v.tls_version, f"TLS: {v.tls_version}, ALPN {v.alpn or 'none'}"),
-        (v.client_cert_requested, 'the server asked for a client certificate ("Request CERT (13)")'),
-        (v.subject, f"certificate subject: {v.subject}"),
-        *((True, f"subjectAltName {s}") for s in v.san),
-        (v.issuer, f"issuer: {v.issuer}"),
-        (obs.tunnel, f"proxy asked for: {obs.tunnel}"),
-    ]
+    facts, v = obs.facts, obs.facts.verbose
+    evidence = [f"how it was typed: {obs.session.command}" if obs.session.command else ""]
+    evidence += [f"no command line in the paste; rebuilt: {n}" for n in obs.rebuilt]
+    evidence += [f"connected to {c.name or '?'} ({c.address})" for c in v.connections if c.address][:3]
+    if v.tls_version:
+        evidence.append(f"TLS: {v.tls_version}, ALPN {v.alpn or 'none'}")
+    if facts.shook("Request CERT"):
+        evidence.append('the server asked for a client certificate ("Request CERT")')
+    if facts.server_cert and facts.server_cert.subject:
+        evidence.append(f"certificate subject: {facts.server_cert.subject}")
+    if facts.tunnel:
+        evidence.append(
+            f"proxy asked for: {facts.tunnel}" + (f", answered {facts.proxy_status}" if facts.proxy_status else "")
+        )
+    evidence += [f"proxy from the environment: {k} = {val}" for k, val in facts.env]
     if v.error:
-        outcome = f"outcome: {v.error}"
+        evidence.append(f"outcome: {v.error}")
     elif obs.hung:
-        outcome = "outcome: the request was sent and no answer came (stopped by hand)"
-    elif v.response_status:
-        outcome = f"outcome: {v.response_status}"
+        evidence.append("outcome: the request was sent and no answer came (stopped by hand)")
+    elif obs.exit_code == 0:
+        evidence.append("outcome: an answer" + (f" ({v.response_status})" if v.response_status else ""))
     else:
-        outcome = "outcome: not in the transcript (the paste ends here)"
-    return [text for shown, text in evidence if shown] + [outcome] + [f"changed for the lab: {c}" for c in changes]
+        evidence.append("outcome: not in the transcript (the paste ends here)")
+    evidence.append(f"read as: {obs.situation.kind}" + (f" ({obs.situation.alert})" if obs.situation.alert else ""))
+    return [e for e in evidence if e] + [f"changed for the lab: {c}" for c in changes]
 
 
-def _expect(obs: Observation, exit_code: int | None, answered: str | None) -> list[tuple[str, str]]:
-    """``[steps.expect]``: the outcome the customer saw, in words that hold for curl 7 and curl 8."""
-    expect: list[tuple[str, str]] = []
-    if exit_code is not None:
-        expect.append(("exit", str(int(exit_code))))
-        if exit_code != CurlExit.OK:
-            expect.append(("reached", _toml("none")))
-        elif answered:
-            expect.append(("reached", _toml(answered)))
-    if obs.tunnel:
-        expect.append(("tunnel", _toml(obs.tunnel)))
-    portable = next((p for p in _PORTABLE_ERRORS if p in (obs.verbose.error or "")), None)
-    if portable and not obs.hung:
-        other, which = _OTHER_WORDINGS.get(portable, ("", ""))
-        expect.append(("error", f"{_toml_list([portable, other])}  # {which}" if other else _toml(portable)))
-    return expect
+def _expect(obs: Observation, placed: Placed) -> tuple[Expected | None, list[tuple[str, str]]]:
+    plan = obs.plan
+    if not obs.session.output:
+        return None, []
+    found = expected(
+        obs.situation,
+        obs.exit_code,
+        target=plan.target_host or "",
+        tls13=_behave.tls13(obs),
+        error=obs.facts.verbose.error or "",
+    )
+    pairs: list[tuple[str, str]] = []
+    if found.exits:  # two codes: a racy outcome, either is the customer's
+        exits = str(found.exits[0]) if len(found.exits) == 1 else f"[{', '.join(map(str, found.exits))}]"
+        pairs.append(("exit", exits))
+    if placed.reached and (found.exits == (0,) or obs.facts.follows):  # a redirect's answer reached curl first
+        pairs.append(("reached", toml(placed.reached)))
+    elif found.exits and found.exits != (0,) and obs.situation.kind != "http-error":
+        pairs.append(("reached", toml("none")))
+    if placed.tunnel:
+        pairs.append(("tunnel", toml(placed.tunnel)))
+    if found.errors:  # several: the words different curls (or TLS libraries) print for the same outcome
+        words = toml(found.errors[0]) if len(found.errors) == 1 else _behave.toml_list(list(found.errors))
+        pairs.append(("error", words + (f"  # {found.wording}" if found.wording else "")))
+    return found, pairs
 
 
-def _step(obs: Observation, host_at: dict[str, str]) -> DraftStep:
-    run, changes = _lab_command(obs)
-    exit_code = CurlExit.OPERATION_TIMEDOUT if obs.hung else obs.exit_code
-    answered = host_at.get(obs.address or "") if exit_code == CurlExit.OK and not obs.proxy else None
-    outcome = f"exit {exit_code}" if exit_code is not None else "an outcome the transcript does not show"
-    where = f" at {obs.address}" if obs.address else ""
-    if obs.hung:
-        outcome = f"no answer (the lab stops it after {HANG_LIMIT} s: exit {int(CurlExit.OPERATION_TIMEDOUT)})"
-    say = f"Transcript line {obs.session.line}: the customer's command; it ended with {outcome}{where}."
-    hint = _HINTS.get(exit_code if exit_code is not None else -1, "")
+def _step(obs: Observation, placed: Placed) -> tuple[DraftStep, Expected]:
+    argv, changes, todos = lab_command(obs)
+    found, pairs = _expect(obs, placed)
+    todos = [*todos, *placed.todos]
+    if found is not None and found.note:
+        todos.append(f"today's curl differs: {found.note}")
+    if found is not None and len(found.exits) > 1:
+        todos.append(f"racy: today's curl gives exit {' or '.join(map(str, found.exits))} from run to run")
+    if obs.rebuilt:
+        todos.append("the command was rebuilt from the output: check it against what the customer ran")
+    if obs.session.unset:
+        todos.append(f"shell variables the paste never sets: {', '.join('$' + u for u in obs.session.unset)}")
+    if obs.situation.kind == "unknown":
+        todos.append("the importer could not tell what went wrong; the expectation repeats the customer's words")
+    if not obs.session.output:
+        todos.append("the paste shows this command but not its output: no outcome to expect")
+    outcome = describe(found.exits[0]) if found and found.exits else "an outcome the transcript does not show"
+    origin = f" ({'reconstructed from the output' if obs.rebuilt else 'as typed'})"
+    say = f"Transcript line {obs.line}: the customer's command{origin}; today's curl ends with exit {outcome}."
+    hint = _HINTS.get(obs.situation.kind, "TODO: say which hop decided.")
     lesson = (
-        hint.format(address=obs.address or "the address", reached=answered or "a host")
-        + " TODO: name the hop that decided and the fix."
-    ).strip()
-    return DraftStep(
-        line=obs.session.line,
-        run=run,
+        hint.format(reached=placed.reached or "a host", alert=obs.situation.alert, code=obs.situation.code)
+        + " (drafted before the replay; `lab import --check` writes the lab's own verdict here)"
+    )
+    step = DraftStep(
+        line=obs.line,
+        run=run_text(argv),
         say=say,
         lesson=lesson,
         seen=tuple(_seen(obs, changes)),
-        expect=tuple(_expect(obs, exit_code, answered)),
+        expect=tuple(pairs),
+        todos=tuple(todos),
     )
+    return step, found or Expected(exits=())

@@ -14,9 +14,11 @@ load balancer itself. Every request and every refused connection yields one log 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import ssl
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +32,14 @@ from lab.hosts.glb.variables import ConnectionFacts, all_values
 from lab.model.events import Forwarded, LogEntry, PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.glbsettings import GlbSettings, Route
 from lab.model.scenario import Host
-from lab.runtime.httpserve import PeerProtocolError, Request, Response, serve_http, sized
+from lab.runtime.httpserve import PeerProtocolError, Request, Response, guard_for, serve_http, sized
 from lab.runtime.pki import Pki
 from lab.runtime.tlsbio import OpenSSLStream, TLSHandshakeFailed
 from lab.runtime.tlsverify import ClientChainPolicy, Watch
 from lab.runtime.world import Connection, World
 
 VERSIONS = {"1.2": SSL.TLS1_2_VERSION, "1.3": SSL.TLS1_3_VERSION}
+VERDICTS_KEPT = 128  # client chains whose verdict the load balancer remembers (a workshop has a few dozen)
 # OpenSSL cipher name -> the two bytes of its IANA code ({tls_cipher_suite}), from the system OpenSSL's list.
 CIPHER_IDS = {c["name"]: f"{c['id'] & 0xFFFF:04X}" for c in ssl.create_default_context().get_ciphers()}
 
@@ -90,22 +93,26 @@ class LoadBalancer:
             else None
         )
         self.rng = random.Random()
-        self._verdicts: dict[tuple[bytes, ...], tuple[int, mtls.Verdict]] = {}
+        self._verdicts: OrderedDict[bytes, tuple[int, mtls.Verdict]] = OrderedDict()
 
     def judge(self, chain: list[bytes]) -> mtls.Verdict:
         """The verdict on a chain (DER, as sent), remembered for the current minute: clients repeat the same
-        certificate, and path validation costs about as much as the handshake's RSA signature."""
-        minute, key = int(time.time() // 60), tuple(chain)
+        certificate, and path validation costs about as much as the handshake's RSA signature. The cache is
+        keyed by a digest and holds :data:`VERDICTS_KEPT` chains at most (least recently used goes first)."""
+        minute = int(time.time() // 60)
+        key = hashlib.sha256(b"".join(len(der).to_bytes(4, "big") + der for der in chain)).digest()
         cached = self._verdicts.get(key)
         if cached is None or cached[0] != minute:
-            if len(self._verdicts) > 256:
-                self._verdicts.clear()
             try:
                 certs = [x509.load_der_x509_certificate(der) for der in chain]
                 verdict = mtls.evaluate(certs, self.trust, simulate=self.settings.simulate)
             except ValueError as exc:
                 verdict = mtls.unparsable(str(exc))
-            cached = self._verdicts[key] = (minute, verdict)
+            cached = (minute, verdict)
+        self._verdicts[key] = cached
+        self._verdicts.move_to_end(key)
+        while len(self._verdicts) > VERDICTS_KEPT:
+            self._verdicts.popitem(last=False)
         return cached[1]
 
     def handshake_decision(self, chain: list[bytes]) -> int:
@@ -135,9 +142,9 @@ class LoadBalancer:
             return await self.respond(conn, state, request)
 
         try:
-            await serve_http(tls, tls.alpn, respond)
+            await serve_http(tls, tls.alpn, respond, guard_for(conn))
         except PeerProtocolError as exc:
-            conn.emit(PeerError(summary=str(exc)))
+            conn.emit(PeerError(summary=str(exc), status=exc.status))
             with trio.move_on_after(1):
                 await tls.aclose()  # close_notify: the client learns the load balancer hung up on purpose
 
