@@ -63,12 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
 
+
+def _add_list(sub: Any) -> None:
     sub.add_parser("list", help="list scenarios with their titles")
 
+
+def _add_check(sub: Any) -> None:
     check = sub.add_parser("check", help="validate scenario files (file:line errors)")
     check.add_argument("files", nargs="+", metavar="FILE")
 
+
+def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="replay a scenario's steps with real curl")
     run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
@@ -77,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     run.add_argument("--curl", action="append", metavar="PATH", help=f"{CURL_HELP}; twice: compare the two")
 
+
+def _add_compare(sub: Any) -> None:
     compare = sub.add_parser("compare", help="replay a scenario with two curls and show what differs per step")
     compare.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     compare.add_argument("--all", action="store_true", help="compare on every scenario in scenarios/")
@@ -86,12 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
     compare.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
 
+
+def _add_exec(sub: Any) -> None:
     exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
     exec_.add_argument("name", metavar="NAME|FILE")
     exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
     exec_.add_argument("--curl", metavar="PATH", help=CURL_HELP)
     exec_.add_argument("cmd", nargs="*", metavar="-- COMMAND", help="the command, after --")
 
+
+def _add_logs(sub: Any) -> None:
     logs = sub.add_parser("logs", help="the load balancer's log entries from the last `lab run NAME`")
     logs.add_argument("name", metavar="NAME")
     logs.add_argument(
@@ -107,28 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--order", choices=("desc", "asc"), default="desc", help="newest first (gcloud's default)")
     logs.add_argument("--limit", type=int, metavar="N", help="at most N entries")
 
+
+def _add_up(sub: Any) -> None:
     up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
     up.add_argument("name", metavar="NAME|FILE")
     up.add_argument("--curl", metavar="PATH", help=CURL_HELP + " (the shell's curl)")
 
-    _serve_parser(sub)
 
-    new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
-    new.add_argument("name", metavar="NAME")
-
-    import_ = sub.add_parser("import", help="draft a scenario from a pasted curl -v transcript")
-    import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
-    import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
-    import_.add_argument(
-        "--check",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="replay the draft once and report which steps reproduce the transcript (default: on)",
-    )
-    return parser
-
-
-def _serve_parser(sub: Any) -> None:
+def _add_serve(sub: Any) -> None:
     serve = sub.add_parser("serve", help="browser terminals for learners, each in a lab of its own")
     serve.add_argument("--scenario", required=True, metavar="NAME|FILE", help="the world every learner gets")
     serve.add_argument("--learners", type=int, default=1, metavar="N", help="how many URLs (one lab each)")
@@ -139,6 +140,23 @@ def _serve_parser(sub: Any) -> None:
         "--idle-timeout", type=float, default=600, metavar="S", help="end a lab S seconds after its browser left"
     )
     serve.add_argument("--curl", metavar="PATH", help="the curl learners' shells run (default: $LAB_CURL or PATH's)")
+
+
+def _add_new(sub: Any) -> None:
+    new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
+    new.add_argument("name", metavar="NAME")
+
+
+def _add_import(sub: Any) -> None:
+    import_ = sub.add_parser("import", help="draft a scenario from a pasted curl -v transcript")
+    import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
+    import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
+    import_.add_argument(
+        "--check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="replay the draft once and report which steps reproduce the transcript (default: on)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,90 +202,122 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.command == "list":
-        for path in scenarios.catalog():
-            loaded = scenarios.load(path)
-            print(f"{loaded.name:<26} {loaded.title}")
-        return 0
-    if args.command == "check":
-        failed = 0
-        for name in args.files:
-            try:
-                print(_check(name))
-            except LabError as exc:
-                print(str(exc), file=sys.stderr)
-                failed = exc.exit_code
-        return failed
-    if args.command in ("run", "compare"):
-        if args.all == bool(args.name):
-            parser.error("give a scenario NAME or --all (not both)")
-        paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
-        loaded_all = [scenarios.load(p) for p in paths]
-        for path, loaded in zip(paths, loaded_all, strict=True):
-            topology.require_steps(path, loaded)
-        specs = args.curl or []
-        if args.command == "compare" or len(specs) > 1:
-            if not 1 <= len(specs) <= 2 or (args.command == "run" and args.quiz):
-                parser.error("compare two curls: --curl A --curl B (once: the default curl and A); no --quiz")
-            from lab.apps.compare import compare_curls
+    _, run = COMMANDS[args.command]
+    return run(parser, args)
 
-            pair = (curlbin.choose(specs[0] if len(specs) == 2 else None), curlbin.choose(specs[-1]))
-            return _in_lab(compare_curls, loaded_all, pair, args.json, args.report)
-        if args.quiz and args.json:
-            parser.error("--quiz asks questions in text; it cannot be combined with --json")
-        from lab.apps.replay import replay
 
-        return _in_lab(replay, loaded_all, args.json, args.quiz, args.report, curlbin.choose(*specs))
-    if args.command == "exec":
-        cmd = list(args.cmd)
-        from lab.model.command import split_command
+def _list(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    for path in scenarios.catalog():
+        loaded = scenarios.load(path)
+        print(f"{loaded.name:<26} {loaded.title}")
+    return 0
 
-        split_command(cmd)
-        loaded = scenarios.load(args.name)
-        from lab.apps.replay import exec_one
 
-        return _in_lab(exec_one, loaded, cmd, args.json, curlbin.choose(args.curl))
-    if args.command == "logs":
-        from lab.apps.logs import show
+def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    failed = 0
+    for name in args.files:
+        try:
+            print(_check(name))
+        except LabError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = exc.exit_code
+    return failed
 
-        return show(
-            args.name, args.filter, fmt="json" if args.json else args.format, order=args.order, limit=args.limit
-        )
-    if args.command == "new":
-        from lab.apps.scaffold import create
 
-        path = create(args.name)
-        shown = path.relative_to(ROOT)
-        print(f"wrote {shown} and its row in scenarios/README.md; next: lab check {shown} && lab run {args.name}")
-        return 0
-    if args.command == "import":
-        from lab.apps.importer import write_draft
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``lab run`` and ``lab compare``: the same scenarios, replayed with one curl or compared with two."""
+    if args.all == bool(args.name):
+        parser.error("give a scenario NAME or --all (not both)")
+    paths = scenarios.catalog() if args.all else [scenarios.find(args.name)]
+    loaded_all = [scenarios.load(p) for p in paths]
+    for path, loaded in zip(paths, loaded_all, strict=True):
+        topology.require_steps(path, loaded)
+    specs = args.curl or []
+    if args.command == "compare" or len(specs) > 1:
+        if not 1 <= len(specs) <= 2 or (args.command == "run" and args.quiz):
+            parser.error("compare two curls: --curl A --curl B (once: the default curl and A); no --quiz")
+        from lab.apps.compare import compare_curls
 
-        return write_draft(args.transcript, args.output, check=args.check)
-    if args.command == "up":
-        loaded = scenarios.load(args.name)
-        from lab.apps.replay import shell
+        pair = (curlbin.choose(specs[0] if len(specs) == 2 else None), curlbin.choose(specs[-1]))
+        return _in_lab(compare_curls, loaded_all, pair, args.json, args.report)
+    if args.quiz and args.json:
+        parser.error("--quiz asks questions in text; it cannot be combined with --json")
+    from lab.apps.replay import replay
 
-        return _in_lab(shell, loaded, curlbin.choose(args.curl))
-    if args.command == "serve":
-        from lab.apps.serve.seats import Options
-        from lab.apps.serve.server import run as serve
-        from lab.runtime.inplace import requested
+    return _in_lab(replay, loaded_all, args.json, args.quiz, args.report, curlbin.choose(*specs))
 
-        return serve(
-            Options(
-                scenario=args.scenario,
-                learners=args.learners,
-                bind=args.bind,
-                port=args.port,
-                max_labs=args.max_labs,
-                idle_timeout=args.idle_timeout,
-                in_place=requested(os.environ),
-                curl=args.curl,
-            )
-        )
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+
+def _exec(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    from lab.model.command import split_command
+
+    split_command(cmd)
+    loaded = scenarios.load(args.name)
+    from lab.apps.replay import exec_one
+
+    return _in_lab(exec_one, loaded, cmd, args.json, curlbin.choose(args.curl))
+
+
+def _logs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lab.apps.logs import show
+
+    return show(args.name, args.filter, fmt="json" if args.json else args.format, order=args.order, limit=args.limit)
+
+
+def _up(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    loaded = scenarios.load(args.name)
+    from lab.apps.replay import shell
+
+    return _in_lab(shell, loaded, curlbin.choose(args.curl))
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lab.apps.serve.seats import Options
+    from lab.apps.serve.server import run as serve
+    from lab.runtime.inplace import requested
+
+    options = Options(
+        scenario=args.scenario,
+        learners=args.learners,
+        bind=args.bind,
+        port=args.port,
+        max_labs=args.max_labs,
+        idle_timeout=args.idle_timeout,
+        in_place=requested(os.environ),
+        curl=args.curl,
+    )
+    return serve(options)
+
+
+def _new(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lab.apps.scaffold import create
+
+    path = create(args.name)
+    shown = path.relative_to(ROOT)
+    print(f"wrote {shown} and its row in scenarios/README.md; next: lab check {shown} && lab run {args.name}")
+    return 0
+
+
+def _import(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lab.apps.importer import write_draft
+
+    return write_draft(args.transcript, args.output, check=args.check)
+
+
+Run = Callable[[argparse.ArgumentParser, argparse.Namespace], int]
+# Each command: how its options are declared, and what it does. The order is the order of `lab --help`.
+COMMANDS: dict[str, tuple[Callable[[Any], None], Run]] = {
+    "list": (_add_list, _list),
+    "check": (_add_check, _check_files),
+    "run": (_add_run, _run),
+    "compare": (_add_compare, _run),
+    "exec": (_add_exec, _exec),
+    "logs": (_add_logs, _logs),
+    "up": (_add_up, _up),
+    "serve": (_add_serve, _serve),
+    "new": (_add_new, _new),
+    "import": (_add_import, _import),
+}
 
 
 def _check(name: str) -> str:
