@@ -39,6 +39,7 @@ _CURL_REFUSED = re.compile(r"SSL certificate problem|no alternative certificate 
 _SERVED_BY = re.compile(r"^< served-by: (\S+)", re.MULTILINE | re.IGNORECASE)
 _ALERT_IN = re.compile(r"^\* TLSv[\d.]+ \(IN\), TLS alert, .*\((\d+)\)", re.MULTILINE)
 _CONNECT_LINE = re.compile(r"^> CONNECT (\S+) HTTP", re.MULTILINE)
+_TUNNEL_UP = re.compile(r"^\* (?:CONNECT tunnel established|CONNECT phase completed).*$", re.MULTILINE)
 
 
 def marked(lines: list[str]) -> list[str]:
@@ -69,14 +70,45 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems += _shape(verdict)
     problems += _one_decision(verdict)
     problems += _words(result, verdict)
-    target = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
+    behind = {e.host for e in events if isinstance(e, ResponseSent) and e.via}  # backends behind a load balancer
+    targets = [e for e in events if isinstance(e, Accepted) and e.host not in proxies | behind]
+    follows = any(a in ("-L", "--location") or re.fullmatch(r"-[a-zA-Z]*L[a-zA-Z]*", a) for a in result.argv)
+    target = (targets[-1] if follows else targets[0]) if targets else None  # -L: the last request's connection
     conn = [e for e in events if target and e.host == target.host and e.conn == target.conn]
-    problems += _tcp(scenario, result, verdict, target, proxies)
-    problems += _tls(result, verdict, conn, [e for e in events if isinstance(e, ClientHelloSeen)])
+    problems += _tcp(scenario, result, verdict, target, proxies, follows)
+    tls_proxies = {h.name for h in scenario.hosts.values() if getattr(h.settings, "cert", None) and h.name in proxies}
+    to_proxy, to_server = _split_stderr(result, tls_proxies)
+    problems += _tls(result, to_server, verdict, conn, [e for e in events if isinstance(e, ClientHelloSeen)])
+    problems += _proxy_tls(to_proxy, verdict, [e for e in events if e.host in tls_proxies])
     problems += _proxy(result, verdict, events)
     problems += _answer(result, verdict, events)
     received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
-    problems += _arrows(verdict, events, conn, received)
+    problems += _arrows(verdict, events, received)
+    return problems
+
+
+def _split_stderr(result: CurlResult, tls_proxies: set[str]) -> tuple[str, str]:
+    """(curl's lines about the TLS to an HTTPS proxy, the rest): through one, curl makes the proxy's handshake
+    first and the server's only once the tunnel is up (curl says so)."""
+    if not any(isinstance(e, Accepted) and e.host in tls_proxies for e in result.events):
+        return "", result.stderr
+    up = _TUNNEL_UP.search(result.stderr)
+    return (result.stderr[: up.end()], result.stderr[up.end() :]) if up else (result.stderr, "")
+
+
+def _proxy_tls(stderr: str, verdict: Verdict, events: list[Event]) -> list[str]:
+    """What the proxy hop says of an HTTPS proxy's TLS agrees with curl's lines and the proxy's report."""
+    hop = _hop(verdict, "proxy")
+    if hop is None or not events:
+        return []
+    problems = []
+    refused = next((e for e in events if isinstance(e, TlsFailed) and e.status_details.startswith("client_")), None)
+    if _CURL_REFUSED.search(stderr) and (hop[1] != "fail" or "certificate" not in hop[0]):
+        problems.append(f"proxy hop {hop!r}, but curl refused the proxy's certificate")
+    if refused is not None and (hop[1] != "fail" or "client certificate" not in hop[0]):
+        problems.append(f"proxy hop {hop!r}, but the proxy refused the client certificate ({refused.status_details})")
+    if _VERIFY_OK.search(stderr) and "refused the proxy's certificate" in hop[0]:
+        problems.append(f"proxy hop {hop!r}, but curl printed 'SSL certificate verify ok' for the proxy")
     return problems
 
 
@@ -115,7 +147,7 @@ def _words(result: CurlResult, verdict: Verdict) -> list[str]:
 
 
 def _tcp(
-    scenario: Scenario, result: CurlResult, verdict: Verdict, target: Accepted | None, proxies: set[str]
+    scenario: Scenario, result: CurlResult, verdict: Verdict, target: Accepted | None, proxies: set[str], follows: bool
 ) -> list[str]:
     hop = _hop(verdict, "tcp")
     if hop is None:
@@ -128,17 +160,21 @@ def _tcp(
             problems.append(f"TCP hop {text!r}, but {target.host} at {where} accepted")
         connected = _CONNECTED.findall(result.stderr)
         used_proxy = any(isinstance(e, Accepted) and e.host in proxies for e in result.events)
-        if connected and not used_proxy and f"{connected[0][0]}:{connected[0][1]}" != where.strip("[]"):
-            problems.append(f"curl connected to {connected[0]}, the TCP hop says {where}")
+        last = connected[-1 if follows else 0] if connected else None
+        if last and not used_proxy and f"{last[0]}:{last[1]}" != where.strip("[]"):
+            problems.append(f"curl connected to {last}, the TCP hop says {where}")
     elif status == "ok":
         problems.append(f"TCP hop ok ({text!r}) but no lab host accepted")
     return problems
 
 
-def _tls(result: CurlResult, verdict: Verdict, conn: list[Event], tunnel: list[ClientHelloSeen]) -> list[str]:
+def _tls(
+    result: CurlResult, stderr: str, verdict: Verdict, conn: list[Event], tunnel: list[ClientHelloSeen]
+) -> list[str]:
+    """The server's side of TLS: ``stderr`` is curl's output without what it said of an HTTPS proxy's TLS."""
     problems = []
-    verbose = result.stderr.lstrip().startswith("*") or "\n* " in result.stderr
-    hello_sent = bool(_CLIENT_HELLO.search(result.stderr))
+    verbose = stderr.lstrip().startswith("*") or "\n* " in stderr
+    hello_sent = bool(_CLIENT_HELLO.search(stderr))
     handshakes = [e for e in conn if isinstance(e, TlsOk | TlsFailed)]
     closed = next((e for e in conn if isinstance(e, Closed)), None)
     sni = _hop(verdict, "sni")
@@ -155,11 +191,11 @@ def _tls(result: CurlResult, verdict: Verdict, conn: list[Event], tunnel: list[C
     cert = _hop(verdict, "server-cert")
     if cert is not None:
         text, status = cert
-        if _VERIFY_OK.search(result.stderr) and (status != "ok" or "never" in text):
+        if _VERIFY_OK.search(stderr) and (status != "ok" or "never" in text):
             problems.append(f"server-cert hop {text!r}, but curl printed 'SSL certificate verify ok'")
-        if _CURL_REFUSED.search(result.stderr) and status != "fail":
+        if _CURL_REFUSED.search(stderr) and status != "fail":
             problems.append(f"server-cert hop {text!r}, but curl refused the certificate")
-        if verbose and not _SERVER_HELLO.search(result.stderr) and status == "ok":
+        if verbose and not _SERVER_HELLO.search(stderr) and status == "ok":
             problems.append(f"server-cert hop {text!r}, but no ServerHello reached curl")
     client = _hop(verdict, "client-cert")
     refusal = next((e for e in handshakes if isinstance(e, TlsFailed) and e.status_details.startswith("client_")), None)
@@ -196,7 +232,11 @@ def _answer(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> 
     if hop is None:
         return []
     problems = []
-    if responses and not hop[0].startswith(f"{responses[-1].host}:"):
+    final = hop[0].rsplit("; ", 1)[-1]  # after the redirects -L followed
+    moved_on = responses and 300 <= responses[-1].status < 400 and result.exit_code != 0 and "-L" in result.argv
+    if moved_on and not final.startswith("nobody"):  # curl followed the last redirect, and failed after it
+        problems.append(f"answer hop {hop[0]!r}, but curl failed after {responses[-1].host}'s redirect")
+    elif responses and not moved_on and not final.startswith(f"{responses[-1].host}:"):
         problems.append(f"answer hop {hop[0]!r}, but {responses[-1].host} answered")
     if not responses and hop[1] == "ok":
         problems.append(f"answer hop {hop[0]!r}, but no host answered")
@@ -206,24 +246,29 @@ def _answer(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> 
     return problems
 
 
-def _arrows(verdict: Verdict, events: tuple[Event, ...], conn: list[Event], received: set[str]) -> list[str]:
-    """Every arrow of the diagram has a witness."""
+def _arrows(verdict: Verdict, events: tuple[Event, ...], received: set[str]) -> list[str]:
+    """Every arrow of the diagram has a witness: the host at its end reported it, or curl printed it."""
     problems = []
     accepted = {e.host for e in events if isinstance(e, Accepted)}
-    hello = (
-        any(isinstance(e, TlsOk | ClientHelloSeen) for e in events)
-        or any(isinstance(e, TlsFailed) and (e.sni or e.alpn) for e in conn)
-        or any(isinstance(e, Closed) and e.received > 0 and any(isinstance(f, TlsFailed) for f in conn) for e in conn)
-    )
+    read_bytes = {(e.host, e.conn) for e in events if isinstance(e, Closed) and e.received > 0}
+    tunnelled = any(isinstance(e, ClientHelloSeen) for e in events)
+
+    def read_hello(host: str) -> bool:
+        return tunnelled or any(
+            isinstance(e, TlsOk) or (isinstance(e, TlsFailed) and (e.sni or e.alpn or (e.host, e.conn) in read_bytes))
+            for e in events
+            if e.host == host
+        )
+
     for m in verdict.messages:
         if m.src != m.dst and m.label.startswith("TCP ") and m.dst not in accepted:
             problems.append(f"arrow {m.label!r} to {m.dst}, which accepted nothing")
-        if "ClientHello" in m.label and not hello:
-            problems.append(f"arrow {m.label!r}, but no host read a ClientHello")
+        if "ClientHello" in m.label and m.dst != "client" and not read_hello(m.dst):
+            problems.append(f"arrow {m.label!r}, but {m.dst} read no ClientHello")
         if m.label.startswith("alert "):
-            sent = {e.alert for e in conn if isinstance(e, TlsFailed)} | received
+            sent = {e.alert for e in events if isinstance(e, TlsFailed) and e.host == m.src} | received
             if m.label.removeprefix("alert ") not in sent:
-                problems.append(f"arrow {m.label!r}, the server sent {sent}")
+                problems.append(f"arrow {m.label!r}, {m.src} sent {sent}")
         if m.label == "URL map → backend" and not any(isinstance(e, Forwarded) for e in events):
             problems.append("a URL map arrow without a forwarded request")
     if not any(m.decisive for m in verdict.messages):

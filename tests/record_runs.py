@@ -1,9 +1,10 @@
 """Record real curl runs of the explanation matrix for the unit tests that run without a namespace.
 
 ``python -m tests.record_runs`` (inside a lab namespace: it enters one) runs every row of
-:mod:`tests.explain_matrix` with real curl and writes ``tests/data/explain-runs.json``: per row the argv,
-environment, exit code, stderr and the hosts' events, exactly as :meth:`lab.model.events.Event.to_json`
-writes them (log entries left out: the explanation does not read them). ``tests/test_verdict_units.py``
+:mod:`tests.explain_matrix` with real curl, in its world, and writes ``tests/data/explain-runs.json``: per run the
+argv, environment, exit code, stderr, the curl's version and the hosts' events, exactly as
+:meth:`lab.model.events.Event.to_json` writes them (log entries left out: the explanation does not read them).
+Rows marked ``both`` are also run with curl 8 (``ID@8``; ``make curl8`` first). ``tests/test_verdict_units.py``
 rebuilds :class:`lab.model.outcome.CurlResult` objects from it. Re-record after changing a host or curl.
 """
 
@@ -16,10 +17,11 @@ from typing import Any
 
 from lab.model import scenario
 from lab.model.events import LogEntry, from_json
-from lab.model.outcome import CurlResult
+from lab.model.outcome import CurlBuild, CurlResult
 from lab.paths import ROOT
 from lab.protocols import curlv
-from tests.explain_matrix import ROWS, WORLD
+from lab.protocols.curlversion import CurlVersion
+from tests.explain_matrix import ROWS, WORLDS
 
 RUNS = ROOT / "tests" / "data" / "explain-runs.json"
 
@@ -30,11 +32,20 @@ def to_record(result: CurlResult) -> dict[str, Any]:
         "env": result.env,
         "exit_code": result.exit_code,
         "stderr": result.stderr,
+        "curl": _shown(result.curl.to_json()) if result.curl else None,
         "events": [e.to_json() for e in result.events if not isinstance(e, LogEntry)],
     }
 
 
+def _shown(build: dict[str, Any]) -> dict[str, Any]:
+    """A curl under the project (.curl/8/curl) by its path from the project root, so recordings do not name a clone."""
+    path = str(build["path"])
+    return {**build, "path": path.removeprefix(f"{ROOT}/")}
+
+
 def from_record(record: dict[str, Any]) -> CurlResult:
+    ran = record.get("curl")
+    build = CurlBuild(path=ran["path"], version=CurlVersion(version=ran["version"], tls=ran["tls"])) if ran else None
     return CurlResult(
         argv=tuple(record["argv"]),
         env=dict(record["env"]),
@@ -44,6 +55,7 @@ def from_record(record: dict[str, Any]) -> CurlResult:
         verbose=curlv.parse(record["stderr"]),
         events=tuple(from_json(e) for e in record["events"]),
         duration=0.0,
+        curl=build,
     )
 
 
@@ -53,12 +65,18 @@ def recorded() -> dict[str, CurlResult]:
 
 async def _record() -> None:
     from lab.session import open_lab
+    from tests.conftest import curls
 
-    world = scenario.load(WORLD)
+    builds = curls()
+    if len(builds) < 2:
+        raise SystemExit("curl 8 is not in .curl/8: run `make curl8` first (rows marked both are recorded with it)")
     records = {}
-    async with open_lab(world) as runner:
-        for row in ROWS:
-            records[row.id] = to_record(await runner.run(shlex.split(row.command)))
+    for name, path in WORLDS.items():
+        async with open_lab(scenario.load(path)) as runner:
+            for row in (r for r in ROWS if r.world == name):
+                records[row.id] = to_record(await runner.run(shlex.split(row.command)))
+                if row.both:
+                    records[f"{row.id}@8"] = to_record(await runner.run(shlex.split(row.command), curl=builds[1]))
     RUNS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
 
 

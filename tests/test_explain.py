@@ -217,10 +217,13 @@ def test_run_json_has_one_object_per_step_with_the_explanation() -> None:
     assert [h["key"] for h in explain["hops"] if h["decisive"]] == ["resolve"]
     assert explain["lesson"] == (
         "Client DNS decided: the client's hosts file says mydomain is 198.0.8.245, so curl went to reset "
-        "(198.0.8.245:443); curl exited 35."
+        "(198.0.8.245:443); the host at 198.0.8.245:443 (reset) closed the connection right after the ClientHello, "
+        "without a ServerHello; curl exited 35."
     )
     assert explain["change"] == (
-        "To go elsewhere without touching DNS: --resolve mydomain:443:88.88.88.88 (SNI and Host stay mydomain)."
+        "Something at 198.0.8.245:443 takes TCP but will not speak TLS with curl: check that it is the server you "
+        "meant (openssl s_client -connect 198.0.8.245:443 -servername mydomain). To go elsewhere without touching "
+        "DNS: --resolve mydomain:443:88.88.88.88 (SNI and Host stay mydomain)."
     )
 
 
@@ -437,22 +440,23 @@ class _Report(HTMLParser):
 def test_the_html_report_is_self_contained_and_marks_each_decision() -> None:
     """The report of recorded real runs (no namespace, no browser): nothing to fetch, every value escaped, and per
     step exactly the decisive hop's row and the decisive diagram rows highlighted."""
-    from tests.explain_matrix import ROWS, WORLD
+    from tests.explain_matrix import ROWS, world
     from tests.record_runs import recorded
 
-    runs, world = recorded(), scenario.load(WORLD)
+    runs = recorded()
     records = []
     for number, row in enumerate(ROWS, 1):
-        plan, verdict = explain_result(world, runs[row.id])
+        lab = world(row.world)
+        plan, verdict = explain_result(lab, runs[row.id])
         step = Step(number=number, run=row.command, argv=runs[row.id].argv, say=f"<b>{row.id}</b> & <script>")
-        records.append(reports.StepRecord(scenario=world, step=step, result=runs[row.id], plan=plan, verdict=verdict))
+        records.append(reports.StepRecord(scenario=lab, step=step, result=runs[row.id], plan=plan, verdict=verdict))
     html = reports.build(records)
     parsed = _Report()
     parsed.feed(html)
     assert parsed.fetches == []
     assert "<script>" not in html
     assert html.count("&lt;script&gt;") == len(ROWS)
-    assert parsed.steps == [f"{world.name}-{n}" for n in range(1, len(ROWS) + 1)]
+    assert parsed.steps == [f"{r.scenario.name}-{n}" for n, r in enumerate(records, 1)]
     for row, record, cells, highlighted in zip(ROWS, records, parsed.decisive, parsed.highlighted, strict=True):
         hop = next(h for h in record.verdict.hops if h.key == row.hop)
         assert cells == ["▶", hop.title, f"{hop.text} — decisive"], row.id

@@ -12,14 +12,12 @@ from rich.console import Console
 from lab.explain import layout
 from lab.explain.narrate import explain_command, render, sequence
 from lab.explain.verdict import explain_result
-from lab.model import scenario
 from lab.model.scenario import Step
 from tests.explain_checks import marked, must_be_marked
-from tests.explain_matrix import ROWS, WORLD
+from tests.explain_matrix import ROWS, world
 from tests.record_runs import recorded
 
 RUNS = recorded()
-MATRIX_WORLD = scenario.load(WORLD)
 LONG = (
     "env https_proxy=http://10.9.9.9:3128 curl -v --resolve mydomain:443:88.88.88.88 --cert certs/client.crt "
     "--key certs/client.key -x http://10.9.9.9:3128 --connect-to mydomain:443:88.88.88.88:443 https://mydomain"
@@ -55,10 +53,11 @@ def test_every_explanation_fits(width: int, row: object) -> None:
 
     assert isinstance(row, Row)
     result = RUNS[row.id]
-    plan, verdict = explain_result(MATRIX_WORLD, result)
+    lab = world(row.world)
+    plan, verdict = explain_result(lab, result)
     step = Step(number=1, run=row.command, argv=result.argv, lesson="A lesson long enough to wrap " * 5)
-    stepped = _printed(render(MATRIX_WORLD, step, result, plan, verdict, []), width)
-    typed = _printed(explain_command(MATRIX_WORLD, result), width)
+    stepped = _printed(render(lab, step, result, plan, verdict, []), width)
+    typed = _printed(explain_command(lab, result), width)
     for line in stepped + typed:
         assert line == line.rstrip(), f"trailing blanks: {line!r}"
         assert _unbreakable(line, width), f"{len(line)} > {width}: {line!r}"
@@ -80,7 +79,7 @@ def test_diagram_labels_stay_inside_their_lanes(row: object) -> None:
     from tests.explain_matrix import Row
 
     assert isinstance(row, Row)
-    _, verdict = explain_result(MATRIX_WORLD, RUNS[row.id])
+    _, verdict = explain_result(world(row.world), RUNS[row.id])
     rows = sequence(verdict, 80)
     header, lanes_row = rows[0].line, rows[1].line
     columns = [i for i, ch in enumerate(lanes_row) if ch == "│"]

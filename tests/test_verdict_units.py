@@ -34,29 +34,33 @@ from lab.model.events import (
 from lab.model.outcome import CurlResult
 from lab.protocols import curlv, tlsalert
 from tests.explain_checks import contradictions
-from tests.explain_matrix import ROWS, WORLD
+from tests.explain_matrix import ROWS, WORLD, Row, world
 from tests.record_runs import recorded
 
 RUNS = recorded()
 MATRIX_WORLD = scenario.load(WORLD)
+WORLD_OF = {row.id: world(row.world) for row in ROWS}
+CASES = [(row, run) for row in ROWS for run in [row.id] + ([f"{row.id}@8"] if row.both else [])]
 
 
-def _verdict(row_id: str) -> Verdict:
-    return explain_result(MATRIX_WORLD, RUNS[row_id])[1]
+def _verdict(run: str) -> Verdict:
+    return explain_result(WORLD_OF[run.split("@")[0]], RUNS[run])[1]
 
 
 def _hop(verdict: Verdict, key: str) -> str:
     return next(h.text for h in verdict.hops if h.key == key)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
-def test_recorded_run_is_explained_without_contradiction(row: object) -> None:
-    from tests.explain_matrix import Row
+def test_every_run_of_the_matrix_is_recorded() -> None:
+    """python -m tests.record_runs records every row (and its curl 8 run): none is tested only with a namespace."""
+    assert sorted(RUNS) == sorted(run for _, run in CASES)
 
-    assert isinstance(row, Row)
-    verdict = _verdict(row.id)
+
+@pytest.mark.parametrize(("row", "run"), CASES, ids=[run for _, run in CASES])
+def test_recorded_run_is_explained_without_contradiction(row: Row, run: str) -> None:
+    verdict = _verdict(run)
     assert (verdict.decisive, verdict.decision.hop) == (row.decider, row.hop), verdict.lesson
-    assert contradictions(MATRIX_WORLD, RUNS[row.id], verdict) == []
+    assert contradictions(WORLD_OF[row.id], RUNS[run], verdict) == []
     assert tuple(m.label for m in verdict.messages if m.decisive) == row.marked
 
 
@@ -92,11 +96,35 @@ def test_proxy_dns_hop_reports_what_was_asked_and_answered() -> None:
         ("proxy-ignores-resolve", "ok"),  # asked, and its DNS answered
         ("proxy-unknown-name", "fail"),  # asked, and its DNS knew no address (502)
         ("proxy-auth-missing", "skip"),  # refused before any lookup (407)
+        ("proxy-refuses-outside-lab", "skip"),  # refused by its policy (403): the same as 407, not a failed lookup
+        ("proxy-rule-403", "skip"),
+        ("proxy-rule-407", "skip"),
+        ("proxy-rule-drop", "skip"),  # hung up without a word
+        ("socks-reply-2", "skip"),  # SOCKS "not allowed by ruleset"
+        ("socks-greeting-dropped", "skip"),  # never asked
+        ("proxy-rule-502", "fail"),  # it could not reach the name it was asked for
+        ("socks-reply-4-dns", "fail"),
+        ("socks-reply-5", "skip"),  # asked for an address: no lookup (the TCP target failed)
         ("proxy-not-listening", "skip"),  # never asked
     ],
 )
 def test_proxy_dns_hop_status(row_id: str, status: str) -> None:
     assert next(h.status for h in _verdict(row_id).hops if h.key == "proxy-dns") == status
+
+
+@pytest.mark.parametrize(("row", "run"), CASES, ids=[run for _, run in CASES])
+def test_hop_statuses_follow_one_rule(row: Row, run: str) -> None:
+    """✗ marks a failure that happened at that hop; a hop that a failure before it kept from happening is ·, so
+    nothing after the first ✗ passed (✓) or merely happened (•). The answer is ✓ exactly when a host answered."""
+    verdict = _verdict(run)
+    hops = [h for h in verdict.hops if h.key != "answer"]
+    first = next((i for i, h in enumerate(hops) if h.status == "fail"), len(hops))
+    assert [(h.key, h.status) for h in hops[first + 1 :] if h.status not in ("skip", "fail")] == []
+    if verdict.decisive == "proxy" and verdict.decision.hop == "proxy":  # the proxy's own refusal: nothing after it
+        assert {h.status for h in hops[first + 1 :]} <= {"skip"}
+    answer = next((h for h in verdict.hops if h.key == "answer"), None)
+    if answer is not None:
+        assert (answer.status == "ok") == (verdict.reached is not None)
 
 
 def test_tcp_target_is_the_host_that_accepted() -> None:
@@ -157,7 +185,8 @@ def test_one_step_has_one_decider_in_hops_lesson_change_and_diagram() -> None:
         verdict = _verdict(row.id)
         assert [h.key for h in verdict.hops if h.decisive] == [verdict.decision.hop]
         assert all(m.tag in verdict.decision.marks for m in verdict.messages if m.decisive)
-        assert verdict.lesson.split(" decided:")[0] == deciders.lead(verdict.decisive)
+        assert verdict.lesson.split(" decided:")[0] == deciders.lead(verdict.decisive, verdict.decision.named)
+        assert deciders.claims(verdict.lesson).keys() == {verdict.decisive}  # the name it used is the decider's
 
 
 ADVICE = {  # finding 5: the fix fits the cause

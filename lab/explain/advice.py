@@ -7,10 +7,11 @@ decision found and says the one thing to do about it. Pure.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from lab.explain.curlplan import Plan
-from lab.explain.facts import Facts
+from lab.explain.facts import PROXY_KINDS, Facts
 from lab.explain.route import cert_name
 from lab.model.events import TlsFailed
 from lab.model.scenario import Scenario
@@ -47,6 +48,13 @@ def own_certificate(message: str, plan: Plan) -> tuple[str, str]:
     return "unusable", f"curl could not use {cert} with {key} ({message or 'exit 58'})"
 
 
+def shown_cert(failed: TlsFailed, plan: Plan) -> str:
+    """The client certificate a server refused, as the learner knows it: its CN, or the --cert file it came from
+    (OpenSSL does not tell a server the subject of a certificate it failed to verify)."""
+    named = failed.client_cert or ""
+    return (plan.client_cert or named) if named.startswith("(") else named
+
+
 def client_cert_cause(failed: TlsFailed, alert_in: str | None) -> str:
     """Which client-certificate problem the server reported (its chosen alert first, then statusDetails)."""
     if failed.client_cert is None or failed.status_details == "client_cert_not_provided":
@@ -55,21 +63,30 @@ def client_cert_cause(failed: TlsFailed, alert_in: str | None) -> str:
     return _BY_ALERT.get(alert) or _BY_STATUS.get(failed.status_details) or "refused"
 
 
-def client_cert(cause: str, plan: Plan) -> str:
+def checker(scenario: Scenario, server: str | None) -> str:
+    """Who checks the client certificate, as advice names it: "the load balancer", or the host's name."""
+    host = scenario.hosts.get(server or "")
+    return "the load balancer" if host is None or host.kind == "glb" else server or "the server"
+
+
+def client_cert(cause: str, plan: Plan, who: str = "the load balancer") -> str:
     cert = plan.client_cert or "the certificate"
+    glb = who == "the load balancer"
+    trusted = "in the load balancer's trust config" if glb else f"{who} trusts"
     if cause == "missing":
-        return f"Send a client certificate the load balancer trusts: {LAB_PAIR}."
+        return f"Send a client certificate {who} trusts: {LAB_PAIR}."
     if cause == "expired":
+        allowlist = "; or list it in the trust config's allowlist" if glb else ""
         return (
             f"Renew the client certificate: {cert} is past its validity dates (openssl x509 -noout -dates -in "
-            f"{cert}); or list it in the trust config's allowlist."
+            f"{cert}){allowlist}."
         )
     if cause == "no-client-auth":
         return f"Reissue {cert} with extendedKeyUsage = clientAuth: a serverAuth-only certificate cannot log in."
     if cause == "unknown-ca":
         return (
-            f"Use a certificate issued by a CA in the load balancer's trust config ({LAB_PAIR}), or add "
-            f"the CA that issued {cert} to its trust anchors."
+            f"Use a certificate issued by a CA {trusted} ({LAB_PAIR}), or add the CA that issued {cert} to its "
+            "trust anchors."
         )
     if cause == "key-mismatch":
         key = _matching_key(cert)
@@ -79,7 +96,7 @@ def client_cert(cause: str, plan: Plan) -> str:
         )
     if cause == "unusable":
         return f"Point --cert and --key at readable PEM files ({LAB_PAIR})."
-    return f"Send a client certificate the load balancer accepts ({LAB_PAIR})."
+    return f"Send a client certificate {who} accepts ({LAB_PAIR})."
 
 
 def _matching_key(cert: str) -> str | None:
@@ -87,7 +104,10 @@ def _matching_key(cert: str) -> str | None:
     return f"--key {path.with_suffix('.key')}" if path.suffix == ".crt" else None
 
 
-def server_cert_cause(problem: str, exit_code: int) -> str:
+def server_cert_cause(problem: str, exit_code: int, scenario: Scenario | None = None, server: str | None = None) -> str:
+    """Which server-certificate problem curl's words (or the alert it sent) name. A chain that ends at no
+    trusted CA is "missing-intermediate" when the host is known to send its certificate without its
+    intermediate (``cert.intermediate = false``), "self-signed" when it is its own issuer."""
     lowered = problem.lower()
     if "subject name" in lowered or "does not match" in lowered:
         return "name-mismatch"
@@ -95,15 +115,30 @@ def server_cert_cause(problem: str, exit_code: int) -> str:
         return "server-expired"
     if exit_code == CurlExit.SSL_CACERT_BADFILE or "verify locations" in lowered or "certificate file" in lowered:
         return "no-ca"
-    if any(k in lowered for k in ("issuer", "self-signed", "self signed", "unknown ca", "unable to verify")):
+    if (
+        "self-signed certificate in certificate chain" in lowered
+        or "self signed certificate in certificate chain" in lowered
+    ):
+        return "untrusted-root"
+    if "self-signed" in lowered or "self signed" in lowered:
+        return "self-signed"
+    if any(k in lowered for k in ("issuer", "unknown ca", "unknown_ca", "unable to verify")):
+        host = scenario.hosts.get(server or "") if scenario else None
+        spec = getattr(host.settings, "cert", None) if host else None
+        if spec is not None and not spec.intermediate and spec.issuer == "ev":
+            return "missing-intermediate"
         return "untrusted"
     return "server-cert"
 
 
-def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None) -> str:
+_SUBJECT_NAME = re.compile(r"subject name '([^']+)'")
+
+
+def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None, problem: str = "") -> str:
     assert plan.url is not None
     if cause == "name-mismatch":
-        name = cert_name(scenario, server) or "NAME"
+        said = _SUBJECT_NAME.search(problem)
+        name = cert_name(scenario, server) or (said.group(1) if said else "NAME")
         port, host = plan.url.port, plan.url.host
         pin = f"--resolve {name}:{port}:{host}" if plan.url.ip_literal else f"--connect-to {name}:{port}:{host}:{port}"
         return (
@@ -116,6 +151,22 @@ def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None) 
         return "Give curl CA certificates to check the server with: --cacert FILE (the trust store is empty)."
     if cause == "untrusted":
         return "Trust the CA that issued the server's certificate: --cacert with that CA's certificate."
+    if cause == "untrusted-root":
+        return (
+            "The chain ends at a root curl does not trust (a TLS-inspecting proxy or a private CA signed it): "
+            "--cacert with that root's certificate, if you trust it."
+        )
+    if cause == "self-signed":
+        return (
+            "The server's certificate signed itself: trust exactly that certificate with --cacert (its PEM), "
+            "or have the server use one from a CA curl trusts."
+        )
+    if cause == "missing-intermediate":
+        return (
+            "The server sends its certificate without the intermediate CA certificate that links it to a root "
+            "curl trusts: the server must send the whole chain (curl -v shows one 'issuer' and no chain); "
+            "meanwhile --cacert with the intermediate's certificate."
+        )
     return "Fix the server's certificate so curl's check passes (curl -v shows what it checked)."
 
 
@@ -129,11 +180,95 @@ def proxy_auth() -> str:
     return "Give the proxy its user and password: --proxy-user USER:PASSWORD (or -x http://USER:PASSWORD@HOST:PORT)."
 
 
-def proxy_policy(scenario: Scenario) -> str:
-    hosts = ", ".join(
-        f"{h.name} {h.address}" for h in scenario.hosts.values() if h.kind not in ("http-proxy", "socks5")
+def proxy_policy(cause: str, plan: Plan, facts: Facts, scenario: Scenario) -> str:
+    """A proxy that answered a refusal of its own (403, SOCKS 2, another status)."""
+    refused = facts.refused
+    target = facts.asked.target if facts.asked else plan.tunnel or plan.target_host
+    bypass = f"or reach {target} without this proxy (--noproxy {plan.target_host}) where the network allows it"
+    if refused is not None and "not a lab address" in refused.reason:  # the lab's own rule: never an open relay
+        hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values() if h.kind not in PROXY_KINDS)
+        shown = hosts if len(hosts) <= 160 else hosts[:160].rsplit(", ", 1)[0] + ", ..."
+        return f"Ask the proxy for a target it allows (the lab's proxies reach lab hosts only: {shown})."
+    if cause == "policy":
+        return f"The proxy's policy forbids {target}: ask its administrators to allow it, {bypass}."
+    status = refused.status if refused is not None else None
+    return f"The proxy answered {status} for {target} (curl -v shows its reason): ask its administrators, {bypass}."
+
+
+def proxy_hangup(cause: str, plan: Plan, facts: Facts) -> str:
+    """A proxy that closed, reset, or held the request without any answer."""
+    target = facts.asked.target if facts.asked else plan.tunnel or plan.target_host
+    bypass = f"or reach it without this proxy (--noproxy {plan.target_host}) where the network allows it"
+    if facts.asked is None and plan.proxy is not None:
+        return (
+            f"The proxy hung up before curl could ask for anything: check that {plan.proxy.address} is the proxy you "
+            f"meant, and that it speaks {plan.proxy.scheme}:// (-x)."
+        )
+    if cause == "slow":
+        waited = plan.options.last("max-time") or plan.options.last("connect-timeout")
+        gave_up = f" (curl gave up after {waited} s)" if waited else ""
+        return (
+            f"The proxy held the request for {target} without answering{gave_up}: it is slow or stuck for that "
+            f"destination; ask its administrators, give curl longer (-m), {bypass}."
+        )
+    did = "reset the connection" if cause == "reset" else "closed the connection"
+    return (
+        f"The proxy {did} instead of answering for {target}: proxies do that for destinations their filters "
+        f"block; ask its administrators about {target}, {bypass}."
     )
-    return f"Ask the proxy for a target it allows (the lab's proxies reach lab hosts only: {hosts})."
+
+
+def proxy_scheme(speaks: str, plan: Plan) -> str:
+    assert plan.proxy is not None
+    return (
+        f"Use the scheme the proxy speaks: -x {speaks}://{plan.proxy.address} (an https:// proxy is reached over "
+        "TLS, an http:// one in plain HTTP, whatever the URL's scheme)."
+    )
+
+
+def proxy_cert(cause: str, plan: Plan, scenario: Scenario, proxy: str | None) -> str:
+    """curl refused an HTTPS proxy's certificate: the proxy-side options, never --proxy-insecure as a fix."""
+    assert plan.proxy is not None
+    if cause == "proxy-name-mismatch":
+        name = cert_name(scenario, proxy) or "NAME"
+        return (
+            f"Name the proxy as its certificate does: -x https://{name}:{plan.proxy.port} (with {name} in the "
+            "client's hosts file, or --connect-to)."
+        )
+    if cause == "proxy-server-expired":
+        return "The proxy's certificate is past its validity dates: its administrators must renew it."
+    return (
+        "Trust the CA that issued the proxy's certificate: --proxy-cacert FILE with that CA's certificate (--cacert "
+        "is for the server behind the proxy, not for the proxy)."
+    )
+
+
+def proxy_client_cert(cause: str, plan: Plan) -> str:
+    """The HTTPS proxy refused curl's client certificate (or wanted one): --proxy-cert, not --cert."""
+    pair = "--proxy-cert certs/client.crt --proxy-key certs/client.key"
+    if cause == "missing":
+        return (
+            f"Give the proxy a client certificate it trusts: {pair} (--cert and --key go to the server, not the proxy)."
+        )
+    if cause == "expired":
+        return f"Renew the certificate you give the proxy (--proxy-cert): it is past its validity dates ({pair})."
+    return f"Give the proxy a client certificate from a CA it trusts: {pair}."
+
+
+def sni(cause: str, plan: Plan, scenario: Scenario, server: str | None) -> str:
+    """The server refused the ClientHello over its server name."""
+    assert plan.url is not None
+    name = cert_name(scenario, server) or "NAME"
+    port, host = plan.url.port, plan.url.host
+    if cause == "no-sni":
+        return (
+            f"curl sends SNI only for a name in the URL: https://{name} with --resolve {name}:{port}:{host} keeps the "
+            f"address and sends SNI {name}."
+        )
+    return (
+        f"{server} serves no certificate for {host}: ask for a name it serves, https://{name} (with --connect-to "
+        f"{name}:{port}:{host}:{port} to keep the address), or have it configured for {host}."
+    )
 
 
 def versions(plan: Plan, facts: Facts) -> str:

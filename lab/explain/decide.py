@@ -1,22 +1,26 @@
 """The one decision of a step: which hop decided, why (the observed fact), and what would change it.
 
 Theory of operation. A request stops at the first check that refuses it, in the order curl meets them:
-its command line, its own client certificate and key, curl's check of the server certificate, the
-server's check of the client certificate, the proxy (reachable? does it want a password?). When no
-check stopped it - it was answered, or it went to a host that could not answer - the *routing* decided
-(:mod:`lab.explain.route`): the proxy's DNS, ``--connect-to``, ``--resolve`` or the client's DNS.
-:func:`decide` applies that order to :class:`~lab.explain.facts.Facts` and returns one
-:class:`Decision`; the lesson, the advice and the decisive marks of the hop list and the diagram are
-all read from it, so they cannot name two deciders. Pure.
+its command line, its own client certificate and key, the proxy (reachable? its TLS: its certificate, its
+check of curl's; does it speak what curl spoke? does it refuse for its own reasons: a password, its policy,
+no answer at all?), the server's answer to the ClientHello (no TLS version in common; a server name it does
+not serve, or none sent where it needs one), curl's check of the server certificate, the server's check of
+the client certificate. When no check stopped it - it was answered, or it went to a host that could not
+answer (that hung up, or never answered, or answered something else than TLS) - the *routing* decided
+(:mod:`lab.explain.route`): the proxy's DNS, ``--connect-to``, ``--resolve`` or the client's DNS, with what
+the host did (:mod:`lab.explain.ending`) as part of the fact and the advice. :func:`decide` applies that
+order to :class:`~lab.explain.facts.Facts` and returns one :class:`Decision`; the lesson, the advice and the
+decisive marks of the hop list and the diagram are all read from it, so they cannot name two deciders. Pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from lab.explain import advice, route
+from lab.explain import advice, proxydecide, route
 from lab.explain.curlplan import Plan
+from lab.explain.ending import followed
 from lab.explain.facts import Facts
 from lab.model.deciders import Decider, lead
 from lab.model.scenario import Scenario
@@ -25,8 +29,11 @@ from lab.protocols.curlexit import CurlExit
 HopKey = Literal["command-line", "resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
 # Diagram rows a decision can mark (lab.explain.diagram tags each row with one of these).
 Mark = Literal[
-    "usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "version", "cert-fail", "alert", "own-cert"
+    "usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "version", "sni", "cert-fail", "alert", "own-cert",
+    "proxy-tls",
 ]  # fmt: skip
+# A server refusing the ClientHello over its server name: it serves no such name, or needs one and got none.
+_SNI_ALERTS = ("unrecognized_name", "handshake_failure", "access_denied", "illegal_parameter", "missing_extension")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,27 +47,37 @@ class Decision:
     outcome: str  # "glb answered" / "curl exited 35"
     change: str  # what would change the outcome
     marks: tuple[Mark, ...] = ()
+    named: str | None = None  # which of the decider's names the lesson uses (default: its first)
+    ending: str = ""  # how the host ended it when the routing decided (lab.explain.ending), "" otherwise
 
     @property
     def lesson(self) -> str:
-        return f"{lead(self.decider)} decided: {self.fact}; {self.outcome}."
+        return f"{lead(self.decider, self.named)} decided: {self.fact}; {self.outcome}."
 
 
 def decide(plan: Plan, facts: Facts, scenario: Scenario) -> Decision:
     """Apply the order of the checks, then the routing, to what was observed."""
     outcome = f"{facts.reached} answered" if facts.reached else f"curl exited {facts.exit_code}"
-    for check in (_command_line, _own_certificate, _tls_version, _server_certificate, _client_certificate, _proxy):
+    for check in _CHECKS:
         found = check(plan, facts, scenario, outcome)
+        if found is not None and facts.redirects:  # the check refused curl's last request, after redirects
+            last = facts.redirects[-1]
+            moved = f" The URL came from {last.host}'s redirect (Location {last.location}): the fix may belong there."
+            return replace(
+                found, fact=f"after -L followed {followed(facts)}, {found.fact}", change=found.change + moved
+            )
         if found is not None:
             return found
-    decider, cause, fact, change = route.decision(plan, facts, scenario)
+    decider, cause, fact, change, ending = route.decision(plan, facts, scenario)
     marks: tuple[Mark, ...] = ("tcp", "no-address")
     hop: HopKey = "resolve"
     if decider == "proxy DNS":
         hop, marks = "proxy-dns", ("ask", "proxy-dns", "refusal")
     elif facts.proxy is not None:  # the routing decision travelled in what the proxy was asked
         hop, marks = ("proxy-dns" if decider == "--connect-to" else "resolve"), ("ask",)
-    return Decision(decider=decider, hop=hop, cause=cause, fact=fact, outcome=outcome, change=change, marks=marks)
+    return Decision(
+        decider=decider, hop=hop, cause=cause, fact=fact, outcome=outcome, change=change, marks=marks, ending=ending
+    )
 
 
 def _command_line(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
@@ -85,7 +102,23 @@ def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str)
     cause, fact = advice.own_certificate(facts.message or "", plan)
     if facts.bytes_in == 0 or facts.hello_sent is False:
         fact += "; no ClientHello was sent"
-    return _client_cert_check(cause, fact, plan, outcome, "own-cert")
+    return _client_cert_check(cause, fact, plan, outcome, "own-cert", scenario, facts.server)
+
+
+def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """The proxy stopped the request before any target (:mod:`lab.explain.proxydecide`)."""
+    found = proxydecide.decision(plan, facts, scenario)
+    if found is None:
+        return None
+    decider, cause, fact, change, named = found
+    mark: Mark = "refusal"
+    if cause == "unreachable":
+        mark = "tcp"
+    elif decider != "proxy" or cause == "proxy-scheme":  # its TLS: a certificate, or TLS where none was spoken
+        mark = "proxy-tls"
+    return Decision(
+        decider=decider, hop="proxy", cause=cause, fact=fact, outcome=outcome, change=change, marks=(mark,), named=named
+    )
 
 
 def _tls_version(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
@@ -103,19 +136,43 @@ def _tls_version(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> 
     )
 
 
+def _sni(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """The server refused the ClientHello over its server name: alert unrecognized_name (it serves no such
+    name), or a refusal when curl sent none (the URL names an address)."""
+    failed = facts.tls_failed
+    if failed is None or failed.stopped != "client-hello" or failed.alert not in _SNI_ALERTS:
+        return None
+    _, sni = facts.sni_read
+    if failed.alert == "unrecognized_name":
+        cause = "unrecognized-name"
+        fact = f"{facts.server} refused the server name {sni or plan.sni} with alert unrecognized_name"
+    elif plan.sni is None and not sni:
+        cause = "no-sni"
+        fact = (
+            f"curl sent no SNI (the URL names the address {plan.url.host if plan.url else '?'}), and {facts.server} "
+            f"refused the ClientHello with alert {failed.alert}"
+        )
+    else:
+        return None
+    return Decision(
+        decider="SNI", hop="sni", cause=cause, fact=fact, outcome=outcome,
+        change=advice.sni(cause, plan, scenario, facts.server), marks=("sni",),
+    )  # fmt: skip
+
+
 def _server_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
     """curl's own check of the server's certificate (its name, its chain, its dates) failed."""
     problem = facts.curl_cert_problem
     if problem is None:
         return None
-    cause = advice.server_cert_cause(problem, facts.exit_code)
+    cause = advice.server_cert_cause(problem, facts.exit_code, scenario, facts.server)
     return Decision(
         decider="cert check",
         hop="server-cert",
         cause=cause,
         fact=f"curl refused {facts.server or 'the server'}'s certificate ({problem})",
         outcome=outcome,
-        change=advice.server_cert(cause, plan, scenario, facts.server),
+        change=advice.server_cert(cause, plan, scenario, facts.server, problem),
         marks=("cert-fail",),
     )
 
@@ -130,36 +187,23 @@ def _client_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: s
     if cause == "missing":
         fact = f"{failed.host} asked for a client certificate and none was sent ({failed.status_details}, {how})"
     else:
-        detail = failed.detail or failed.status_details
-        fact = f"{failed.host} refused certificate {failed.client_cert}: {detail} ({failed.status_details}, {how})"
-    return _client_cert_check(cause, fact, plan, outcome, "alert")
+        detail, cert = failed.detail or failed.status_details, advice.shown_cert(failed, plan)
+        fact = f"{failed.host} refused certificate {cert}: {detail} ({failed.status_details}, {how})"
+    return _client_cert_check(cause, fact, plan, outcome, "alert", scenario, facts.server)
 
 
-def _client_cert_check(cause: str, fact: str, plan: Plan, outcome: str, mark: Mark) -> Decision:
+def _client_cert_check(
+    cause: str, fact: str, plan: Plan, outcome: str, mark: Mark, scenario: Scenario, server: str | None
+) -> Decision:
     """The client certificate decided (curl refused its own, or the server refused it): advice per cause."""
-    change = advice.client_cert(cause, plan)
+    change = advice.client_cert(cause, plan, advice.checker(scenario, server))
     return Decision(
         decider="client-cert check", hop="client-cert", cause=cause, fact=fact, outcome=outcome, change=change,
         marks=(mark,),
     )  # fmt: skip
 
 
-def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
-    """The proxy stopped the request before any target: unreachable, or it wants credentials."""
-    proxy = plan.proxy
-    if proxy is None or plan.lookup is None or plan.lookup.address is None:
-        return None
-    chosen = f"{route.chosen_by(proxy)} chose the proxy {proxy.scheme}://{proxy.address}"
-    mark: Mark
-    if facts.proxy is None:
-        cause, mark, change = "unreachable", "tcp", advice.proxy_unreachable(scenario)
-        fact = f"{chosen}, where nothing accepted a connection, so nothing reached {plan.target_host}"
-    elif facts.proxy_refused_itself:
-        refused = facts.refused
-        assert refused is not None
-        cause = "auth" if refused.status == 407 or facts.asked is None else "policy"
-        mark, change = "refusal", advice.proxy_auth() if cause == "auth" else advice.proxy_policy(scenario)
-        fact = f"{chosen}, and it refused to open a tunnel ({refused.summary or refused.reason})"
-    else:
-        return None
-    return Decision(decider="proxy", hop="proxy", cause=cause, fact=fact, outcome=outcome, change=change, marks=(mark,))
+# In the order curl meets them (the routing comes after: lab.explain.route).
+_CHECKS = (
+    _command_line, _own_certificate, _proxy, _tls_version, _sni, _server_certificate, _client_certificate,
+)  # fmt: skip

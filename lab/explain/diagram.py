@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lab.explain.curlplan import Plan
 from lab.explain.decide import Decision
+from lab.explain.ending import ending
 from lab.explain.facts import Facts
 from lab.explain.hops import ask_label
 from lab.protocols.curlexit import CurlExit
@@ -60,6 +61,8 @@ def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message])
     lane = facts.proxy
     lanes.append(lane)
     rows.append(Message(src="client", dst=lane, label=f"TCP {proxy.address}", tag="tcp"))
+    if _proxy_tls_rows(plan, facts, lane, rows):
+        return
     if facts.asked is not None:
         rows.append(Message(src="client", dst=lane, label=ask_label(facts), tag="ask"))
     if facts.resolved is not None:
@@ -71,8 +74,44 @@ def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message])
         )
         rows.append(_note(lane, label, "proxy-dns"))
     if facts.refused is not None:
-        said = facts.refused.summary.split(":")[0] or "refused"
+        said = _HANGUPS.get(facts.refused.hangup) or facts.refused.summary.split(":")[0] or "refused"
         rows.append(Message(src=lane, dst="client", label=said, tag="refusal", failed=True))
+
+
+_HANGUPS = {"fin": "closes: no answer", "rst": "resets: no answer", "hold": "holds: no answer"}
+
+
+def _proxy_tls_rows(plan: Plan, facts: Facts, lane: str, rows: list[Message]) -> bool:
+    """The TLS between curl and an HTTPS proxy (or curl's TLS to a plain one): True when it ended there."""
+    assert plan.proxy is not None
+    if plan.proxy.scheme == "https" and not facts.proxy_https and facts.proxy_garbage is not None:
+        rows.append(Message(src="client", dst=lane, label="TLS handshake, read as HTTP", tag="hello"))
+        rows.append(Message(src=lane, dst="client", label="plain HTTP: not TLS", tag="proxy-tls", failed=True))
+        return True
+    if not facts.proxy_https:
+        return False
+    if plan.proxy.scheme != "https":
+        if facts.proxy_tls_failed is not None:
+            rows.append(Message(src="client", dst=lane, label="plain HTTP request", tag="ask"))
+            rows.append(Message(src=lane, dst="client", label="wants TLS: no answer", tag="proxy-tls", failed=True))
+            return True
+        return False
+    rows.append(Message(src="client", dst=lane, label="TLS ClientHello (to the proxy)", tag="hello"))
+    failed = facts.proxy_tls_failed
+    problem = facts.proxy_cert_problem
+    if problem is not None:
+        rows.append(Message(src=lane, dst="client", label="ServerHello, certificate"))
+        label = f"curl refuses the proxy's certificate: {_short(problem)}"
+        rows.append(_note("client", label, "proxy-tls", failed=True))
+        return True
+    if failed is not None and facts.proxy_client_cert_refused:
+        rows.append(Message(src=lane, dst="client", label="ServerHello, certificate, CertificateRequest"))
+        alert = f"alert {failed.alert}" if failed.alert else "refuses the client certificate"
+        rows.append(Message(src=lane, dst="client", label=alert, tag="proxy-tls", failed=True))
+        return True
+    if facts.proxy_tls_ok is not None:
+        rows.append(Message(src=lane, dst="client", label=f"{facts.proxy_tls_ok.version} ok"))
+    return False
 
 
 def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]) -> None:
@@ -81,6 +120,8 @@ def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]
         if plan.proxy is None:
             _no_server(plan, facts, rows)
         return
+    for followed in facts.redirects:  # the answers -L followed before this request
+        rows.append(_note("client", f"-L: {followed.host} {followed.status} → {followed.location}", "redirect"))
     lanes.append(server)
     source = facts.proxy or "client"
     rows.append(
@@ -94,6 +135,9 @@ def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]
         rows.append(
             Message(src="client", dst=server, label=f"{request.method} {request.target}, Host {request.authority}")
         )
+    end = ending(plan, facts)
+    if end is not None and end.kind == "no-answer":
+        rows.append(Message(src=server, dst="client", label=end.label, tag="hangup", failed=True))
     if facts.forwarded is not None:
         backend = facts.forwarded.backend
         lanes.append(backend)
@@ -101,7 +145,8 @@ def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]
         rows.append(Message(src=backend, dst=server, label="response"))
     if facts.response is not None:
         served = facts.response.served_by or facts.response.host
-        rows.append(Message(src=server, dst="client", label=f"{facts.response.status}, served by {served}"))
+        moved = f" → {facts.response.location}" if facts.response.location else ""
+        rows.append(Message(src=server, dst="client", label=f"{facts.response.status}{moved}, served by {served}"))
 
 
 def _no_server(plan: Plan, facts: Facts, rows: list[Message]) -> None:
@@ -128,6 +173,11 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
     if facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
         rows.append(_note("client", "curl: cannot load its CA certificates; nothing sent", "cert-fail", failed=True))
         return
+    end = ending(plan, facts)
+    if end is not None and end.kind == "not-tls":  # (no host read a ClientHello: it read bytes as HTTP)
+        rows.append(Message(src="client", dst=server, label="TLS handshake, read as HTTP", tag="hello"))
+        rows.append(Message(src=server, dst="client", label=end.label, tag="hangup", failed=True))
+        return
     if not facts.hello_reached_server:
         return
     read, sni = facts.sni_read
@@ -150,7 +200,9 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
         label = f"alert {alert}" if alert else "no TLS version in common"
         rows.append(Message(src=server, dst="client", label=label, tag="version", failed=True))
     elif failed is not None and problem is None and facts.tls_ok is None:
-        rows.append(Message(src=server, dst="client", label="closes: no ServerHello", tag="hangup", failed=True))
+        label = end.label if end is not None else "closes: no ServerHello"
+        tag = "sni" if failed.alert and end is not None and end.kind == "hello-alert" else "hangup"
+        rows.append(Message(src=server, dst="client", label=label, tag=tag, failed=True))
 
 
 def _short(problem: str) -> str:

@@ -20,6 +20,8 @@ from lab.model.events import (
     Event,
     Forwarded,
     Listening,
+    NoAnswer,
+    PeerError,
     RequestReceived,
     Resolved,
     ResponseSent,
@@ -37,6 +39,9 @@ from lab.protocols import curlv, tlsalert
 from lab.protocols.curlexit import CurlExit
 
 PROXY_KINDS = ("http-proxy", "socks5")
+# What a proxy's answer means: it could not reach the destination (the routing's failure, not its policy).
+UNREACHED_HTTP = (502, 503, 504)
+UNREACHED_SOCKS = (3, 4, 5, 6)  # RFC 1928: network unreachable, host unreachable, connection refused, TTL expired
 # What a TLS client sends when it refuses the server's certificate (RFC 8446 6.2).
 CERTIFICATE_ALERTS = frozenset(
     {"bad_certificate", "unsupported_certificate", "certificate_revoked", "certificate_expired",
@@ -76,6 +81,15 @@ class Facts:
     bytes_in: int | None = None  # what the server read from the client, once it closed
     bytes_out: int | None = None  # what the server sent back
     proxy_env: tuple[str, ...] = ()  # proxy variables curl -v says it used
+    proxy_kind: str | None = None  # the kind of the proxy host curl reached ("http-proxy", "socks5")
+    proxy_https: bool = False  # that proxy speaks TLS to the client (-x https://)
+    proxy_curl: curlv.CurlVerbose | None = None  # curl -v's lines about the TLS to an HTTPS proxy
+    proxy_tls_ok: TlsOk | None = None  # the HTTPS proxy's own handshake with curl
+    proxy_tls_failed: TlsFailed | None = None
+    proxy_garbage: PeerError | None = None  # the proxy read something that is not a proxy request
+    server_garbage: PeerError | None = None  # the server read something it could not use (not TLS, not HTTP)
+    no_answer: NoAnswer | None = None  # the server read the request and deliberately gave no answer
+    redirects: tuple[ResponseSent, ...] = ()  # the redirects curl followed (-L) before the request these facts are of
 
     @property
     def verbose(self) -> bool:
@@ -109,6 +123,8 @@ class Facts:
         curl exit 60 also reports a TLS 1.2 alert about the *client's* certificate ("SSL certificate
         verification failed"); the server's event tells the two apart.
         """
+        if self.stopped_at_proxy:
+            return None  # curl's words were about the proxy's certificate (proxy_cert_problem)
         for line in (self.message or "", *self.curl.key_lines):
             found = _CURL_CERT_PROBLEM.search(line)
             if found:
@@ -139,20 +155,54 @@ class Facts:
         if self.tunnel_hello is not None:
             return True, self.tunnel_hello.sni
         failed = self.tls_failed
-        if failed is not None and (failed.sni is not None or failed.alpn or self.client_cert_refused):
+        if failed is not None and (
+            failed.sni is not None or failed.alpn or self.client_cert_refused or failed.stopped == "client-hello"
+        ):
             return True, failed.sni
         return False, None
 
     @property
     def proxy_refused_itself(self) -> bool:
-        """The proxy refused for its own reasons - credentials, policy, or no answer at all - not for a name
-        its DNS lacks (HTTP 502, SOCKS reply 4) or a target that refused it (SOCKS reply 5)."""
+        """The proxy refused for its own reasons - credentials, policy, or no answer at all - not because it
+        could not reach the destination (HTTP 502/503/504; SOCKS 3-6: no address for the name, or the target
+        refused), which is the routing's failure."""
         refused = self.refused
         if refused is None:
             return False
         if self.asked is None or refused.status is None:
             return True
-        return refused.status in (407, 403, 2)  # 2: SOCKS "connection not allowed by ruleset"
+        unreached = UNREACHED_SOCKS if self.proxy_kind == "socks5" else UNREACHED_HTTP
+        return refused.status not in unreached
+
+    @property
+    def proxy_cert_problem(self) -> str | None:
+        """curl refused the HTTPS proxy's certificate: in curl's words, or the alert it sent the proxy."""
+        if not self.proxy_https or self.proxy_client_cert_refused or self.proxy is None or self.asked is not None:
+            return None
+        said = self.proxy_curl or self.curl
+        for line in (self.message or "", *said.key_lines):
+            found = _CURL_CERT_PROBLEM.search(line)
+            if found:
+                return found.group(1)
+        for direction, alert in said.alerts:
+            if direction == "OUT" and alert in CERTIFICATE_ALERTS:
+                return f"curl sent the proxy alert {alert}"
+        failed = self.proxy_tls_failed
+        received = tlsalert.from_text(failed.reason) if failed else None
+        if received in CERTIFICATE_ALERTS:
+            return f"the proxy received alert {received} from curl"
+        return None
+
+    @property
+    def stopped_at_proxy(self) -> bool:
+        """curl never got past an HTTPS proxy's own TLS: its handshake failed, or curl asked it nothing."""
+        return self.proxy_https and self.proxy is not None and (self.proxy_tls_failed is not None or self.asked is None)
+
+    @property
+    def proxy_client_cert_refused(self) -> bool:
+        """The HTTPS proxy asked curl for a client certificate and refused what it got (or that none came)."""
+        failed = self.proxy_tls_failed
+        return failed is not None and failed.status_details.startswith("client_cert")
 
     @property
     def no_common_version(self) -> bool:
@@ -201,20 +251,31 @@ class Facts:
 
 
 def gather(result: CurlResult, scenario: Scenario) -> Facts:
-    """Sort what curl printed and what the hosts reported into :class:`Facts`."""
-    events = tuple(e for e in result.events if not isinstance(e, Listening))
+    """Sort what curl printed and what the hosts reported into :class:`Facts`.
+
+    When curl followed redirects (``-L``), the facts are of its last request - where the outcome happened -
+    and ``redirects`` lists the answers it followed to get there."""
+    everything = tuple(e for e in result.events if not isinstance(e, Listening))
+    redirects, events = _last_request(everything)
     proxies = {h.name for h in scenario.hosts.values() if h.kind in PROXY_KINDS}
     proxy_accept = next((e for e in events if isinstance(e, Accepted) and e.host in proxies), None)
     at_proxy = {proxy_accept.host} if proxy_accept else proxies
     accepted = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
     conn = _connection(events, accepted)
+    proxy_conn = _connection(events, proxy_accept)
     server = scenario.hosts.get(accepted.host) if accepted else None
+    proxy_host = scenario.hosts.get(proxy_accept.host) if proxy_accept else None
+    proxy_https = proxy_host is not None and getattr(proxy_host.settings, "cert", None) is not None
     closed = first(conn, Closed)
     message = _ERROR_PREFIX.sub("", result.verbose.error) if result.verbose.error else None
+    curl, proxy_curl = result.verbose, None
+    if proxy_https:  # two handshakes in one -v output: the proxy's, then (through the tunnel) the server's
+        before, after = curlv.split_at_tunnel(result.stderr)
+        curl, proxy_curl = curlv.parse(after), curlv.parse(before)
     return Facts(
         exit_code=result.exit_code,
         message=message,
-        curl=result.verbose,
+        curl=curl,
         proxy=proxy_accept.host if proxy_accept else None,
         asked=first(events, TunnelRequested, at_proxy),
         resolved=first(events, Resolved, at_proxy),
@@ -234,7 +295,39 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         bytes_in=closed.received if closed else None,
         bytes_out=closed.sent if closed else None,
         proxy_env=result.proxy_env,
+        proxy_kind=proxy_host.kind if proxy_host else None,
+        proxy_https=proxy_https,
+        proxy_curl=proxy_curl,
+        proxy_tls_ok=first(proxy_conn, TlsOk) if proxy_https else None,
+        proxy_tls_failed=first(proxy_conn, TlsFailed) if proxy_https else None,
+        proxy_garbage=first(proxy_conn, PeerError),
+        server_garbage=first(conn, PeerError),
+        no_answer=first(conn, NoAnswer),
+        redirects=redirects,
     )
+
+
+def _last_request(events: tuple[Event, ...]) -> tuple[tuple[ResponseSent, ...], tuple[Event, ...]]:
+    """(the redirects curl followed, the events of its last request): a redirect was followed when a host
+    answered 3xx with a Location and the client then made another request (a new connection, or the same one)."""
+    client_facing = [e for e in events if isinstance(e, ResponseSent) and not e.via]
+    followed: list[ResponseSent] = []
+    for response in client_facing:
+        later = [e for e in events if e.t > response.t and isinstance(e, Accepted | RequestReceived | TunnelRequested)]
+        if 300 <= response.status < 400 and response.location and later:
+            followed.append(response)
+    if not followed:
+        return (), events
+    cut = followed[-1].t
+    # the connections of the last request: those with events after the cut (a connection curl used again keeps
+    # its earlier events - its handshake - but not its earlier answers)
+    kept = {(e.host, e.conn) for e in events if e.t > cut and not isinstance(e, Closed)}
+    last = tuple(
+        e
+        for e in events
+        if (e.host, e.conn) in kept and (e.t > cut or not isinstance(e, RequestReceived | ResponseSent))
+    )
+    return tuple(followed), last
 
 
 def _versions(settings: object) -> tuple[str, str] | None:

@@ -19,8 +19,11 @@ from lab.explain.facts import Facts
 from lab.explain.route import chosen_by
 from lab.model.scenario import Scenario
 from lab.protocols.curlexit import CurlExit
+from lab.protocols.netaddr import is_ip
 
 Status = Literal["ok", "fail", "skip", "info"]
+_HANGUP = {"fin": "closed, no answer", "rst": "reset", "hold": "held until curl gave up"}
+_HUNG_UP = {"fin": "closed the connection", "rst": "reset the connection", "hold": "held the connection, silent"}
 # Exits that come after curl finished its handshake (and so after its check of the server certificate).
 _AFTER_HANDSHAKE = (
     CurlExit.OK, CurlExit.RECV_ERROR, CurlExit.HTTP2_STREAM, CurlExit.HTTP2, CurlExit.GOT_NOTHING,
@@ -118,11 +121,41 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
         return Hop(
             key="proxy", title="proxy", text=f"{text}: nothing accepted a connection there{failed}", status="fail"
         )
+    tls, tls_failed = _proxy_tls(plan, facts)
+    if tls_failed:
+        return Hop(key="proxy", title="proxy", text=f"{text}; {tls}", status="fail")
     refused = facts.refused
     if refused is not None and facts.proxy_refused_itself:
         said = refused.summary or refused.reason
-        return Hop(key="proxy", title="proxy", text=f"{text}; it refused: {said}", status="fail")
-    return Hop(key="proxy", title="proxy", text=text)
+        return Hop(key="proxy", title="proxy", text=f"{text}{tls}; it refused: {said}", status="fail")
+    return Hop(key="proxy", title="proxy", text=f"{text}{tls}")
+
+
+def _proxy_tls(plan: Plan, facts: Facts) -> tuple[str, bool]:
+    """What the TLS to an HTTPS proxy (or curl's TLS to a plain one) came to: (words, whether it failed)."""
+    assert plan.proxy is not None
+    scheme = plan.proxy.scheme
+    if scheme == "https" and not facts.proxy_https and facts.proxy_garbage is not None:
+        return "curl spoke TLS to it, and it speaks plain HTTP (it could not read the ClientHello)", True
+    if scheme != "https" and facts.proxy_https and facts.proxy_tls_failed is not None:
+        return "curl spoke plain HTTP to it, and it speaks TLS (-x https://)", True
+    if not facts.proxy_https:
+        return "", False
+    failed = facts.proxy_tls_failed
+    if failed is not None and facts.proxy_client_cert_refused:
+        sent = plan.options.last("proxy-cert")
+        what = f"refused {sent}: {failed.detail or failed.status_details}" if sent else "got none"
+        return f"it asked curl for a client certificate (--proxy-cert) and {what}", True
+    problem = facts.proxy_cert_problem
+    if problem is not None:
+        return f"curl refused the proxy's certificate: {problem}", True
+    said = facts.proxy_curl.verify_result if facts.proxy_curl else None
+    if plan.options.flag("proxy-insecure"):
+        return "; TLS to the proxy, its certificate not checked (--proxy-insecure)", False
+    if said == "ok" or facts.asked is not None:
+        how = "curl: SSL certificate verify ok" if said == "ok" else "curl went on to ask it"
+        return f"; TLS to the proxy, its certificate verified ({how})", False
+    return "; TLS to the proxy", False
 
 
 def ask_label(facts: Facts) -> str:
@@ -141,6 +174,14 @@ def proxy_dns(plan: Plan, facts: Facts) -> Hop | None:
     asked = facts.asked
     if asked is None:
         why = "no proxy accepted curl's connection" if facts.proxy is None else "curl asked the proxy for nothing"
+        if facts.proxy is not None and (facts.stopped_at_proxy or facts.refused is not None):
+            why = "the proxy stopped curl first"
+        if facts.proxy_tls_failed is not None and plan.proxy is not None and plan.tunnel:
+            why = (
+                f"curl sent {plan.tunnel_kind} {plan.tunnel} in plain HTTP, which the proxy (TLS) could not read"
+                if plan.proxy.scheme != "https"
+                else f"curl's {plan.tunnel_kind} {plan.tunnel} came after the proxy's TLS had refused it"
+            )
         return Hop(key="proxy-dns", title="proxy DNS", text=f"never asked: {why}", status="skip")
     resolved, refused = facts.resolved, facts.refused
     if resolved is not None and resolved.table == "IP literal":
@@ -148,13 +189,18 @@ def proxy_dns(plan: Plan, facts: Facts) -> Hop | None:
     elif resolved is not None:
         dns = f"the proxy's own DNS says {resolved.name} → {resolved.address} ({resolved.upstream})"
     elif refused is not None and facts.proxy_refused_itself:
-        dns = f"no lookup: the proxy refused first ({refused.status or 'no tunnel'})"
+        dns = f"no lookup: the proxy refused first ({refused.status or _HANGUP.get(refused.hangup, 'no tunnel')})"
     elif refused is not None:
         dns = f"refused: {refused.summary or refused.reason}"
     else:
         dns = "no lookup reported"
-    failed = refused is not None and resolved is None and refused.status != 407
-    status: Status = "fail" if failed else "skip" if refused is not None else "ok"
+    # one rule for every hop: ✗ where the request failed, · where a refusal before it kept it from happening
+    status: Status = "ok" if resolved is not None else "skip"
+    if refused is not None and resolved is None and not facts.proxy_refused_itself:
+        if is_ip(asked.target.rpartition(":")[0].strip("[]")):  # an address: no lookup, the TCP target failed
+            dns = "an address: the proxy makes no lookup"
+        else:
+            status = "fail"  # the proxy had no address for the name, or could not reach the one it had
     return Hop(key="proxy-dns", title="proxy DNS", text=f"asked {ask_label(facts)}; {dns}", status=status)
 
 
@@ -164,7 +210,13 @@ def tcp_target(plan: Plan, facts: Facts) -> Hop:
         return Hop(
             key="tcp", title="TCP target", text=f"{facts.server} at {facts.server_address}{through}", status="ok"
         )
-    if plan.proxy is not None and (facts.proxy is None or facts.refused is not None):
+    refused = facts.refused
+    if refused is not None and facts.asked is not None and not facts.proxy_refused_itself:
+        target = facts.asked.target
+        if is_ip(target.rpartition(":")[0].strip("[]")):
+            text = f"the proxy could not reach {target}: {refused.summary or refused.reason}"
+            return Hop(key="tcp", title="TCP target", text=text, status="fail")
+    if plan.proxy is not None:  # the proxy connects to the target: without a tunnel, no connection
         return Hop(key="tcp", title="TCP target", text="none: no tunnel was opened", status="skip")
     tried = facts.curl.trying[-1] if facts.curl.trying else (f"{plan.tcp[0]}:{plan.tcp[1]}" if plan.tcp else None)
     if tried is None:
@@ -185,9 +237,15 @@ def sni_and_host(plan: Plan, facts: Facts) -> Hop:
     read, sni = facts.sni_read
     if facts.no_common_version and facts.server:
         return hop(f"no TLS version in common: {advice.versions(plan, facts)}; the handshake ended there", "fail")
+    named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
+    failed = facts.tls_failed
+    if read and failed is not None and failed.stopped == "client-hello":  # the server's answer to the ClientHello
+        did = f"answered it with alert {failed.alert}" if failed.alert else _HUNG_UP.get(failed.hangup, "hung up")
+        return hop(f"SNI {named}; {facts.server} {did}, no ServerHello", "fail")
     if read:
-        named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")
         return hop(f"SNI {named}{host}")
+    if facts.server_garbage is not None and facts.tls_ok is None and failed is None:
+        return hop(f"curl's ClientHello reached {facts.server}, which does not speak TLS there", "fail")
     if facts.hello_reached_server:
         return hop(f"a ClientHello reached {facts.server}, which did not report its SNI", "skip")
     if facts.hello_sent:
@@ -212,8 +270,13 @@ def server_certificate(plan: Plan, facts: Facts) -> Hop:
         return hop(f"curl refused it: {problem}", "fail")
     if not facts.hello_reached_server:
         return hop("never received: no TLS handshake with a server", "skip")
+    failed = facts.tls_failed
+    if failed is not None and failed.stopped == "server-hello":
+        return hop(f"never received: {facts.server} sent its ServerHello and hung up before its certificate", "fail")
     if facts.bytes_out == 0 or (facts.verbose and "IN Server hello" not in facts.curl.handshake):
         return hop(f"never received: {facts.server} sent no ServerHello", "skip")
+    if failed is not None and failed.stopped == "client-hello":
+        return hop(f"never received: {facts.server} ended the handshake at the ClientHello", "skip")
     if plan.verify_name is None or (facts.curl.verify_result not in (None, "ok")):
         why = f" (curl: {facts.curl.verify_result}, continuing anyway)" if facts.curl.verify_result else ""
         return hop(f"not checked (-k){why}", "skip")
@@ -241,18 +304,19 @@ def client_certificate(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     offered = f" ({plan.client_cert} stayed unused)" if plan.client_cert else ""
     if host is None:
         return hop(f"never asked: no server was reached{offered}", "skip")
-    if host.kind != "glb":
+    policy = getattr(host.settings, "client_cert", None)  # an origin that asks for one (OpenSSL checks it)
+    if host.kind != "glb" and policy is None:
         return hop(f"{facts.server} does not ask for one{offered}", "skip")
-    mode = getattr(host.settings, "mode", None)
-    if mode is None:
+    mode = getattr(host.settings, "mode", None) or ("required" if getattr(policy, "require", False) else "optional")
+    if host.kind == "glb" and getattr(host.settings, "mode", None) is None:
         return hop(f"{facts.server} has no mTLS policy: it does not check one{offered}", "skip")
     failed, ok = facts.tls_failed, facts.tls_ok
     if failed is not None and facts.client_cert_refused:
-        said = f"{failed.status_details}, {facts.refusal}"
+        said, cert = f"{failed.status_details}, {facts.refusal}", advice.shown_cert(failed, plan)
         text = (
             f"{facts.server} asked for one; none was sent ({said})"
             if failed.client_cert is None
-            else f"{facts.server} refused {failed.client_cert}: {failed.detail or failed.status_details} ({said})"
+            else f"{facts.server} refused {cert}: {failed.detail or failed.status_details} ({said})"
         )
         late = " - after curl had already refused the server's certificate" if facts.curl_cert_problem else ""
         return hop(text + late, "fail")
@@ -266,11 +330,19 @@ def client_certificate(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
 
 def answer(facts: Facts) -> Hop:
     response = facts.response
+    before = "".join(f"{r.host}: HTTP {r.status} → {r.location} (-L followed it); " for r in facts.redirects)
     if response is not None:
         behind = f", served by backend {facts.forwarded.backend}" if facts.forwarded else ""
-        return Hop(key="answer", title="answered", text=f"{response.host}: HTTP {response.status}{behind}", status="ok")
+        moved = f" → {response.location} (not followed)" if response.location and 300 <= response.status < 400 else ""
+        text = f"{before}{response.host}: HTTP {response.status}{moved}{behind}"
+        return Hop(key="answer", title="answered", text=text, status="ok")
+    if facts.no_answer is not None and facts.server:
+        text = f"{before}nobody: {facts.server} read the request and gave no answer ({facts.no_answer.how})"
+        return Hop(key="answer", title="answered", text=f"{text} (curl exit {facts.exit_code})", status="fail")
     if facts.exit_code > 128:  # the shell's status for a process ended by a signal: 130 is Ctrl-C
         how = "Ctrl-C" if facts.exit_code == 130 else f"signal {facts.exit_code - 128}"
         return Hop(key="answer", title="answered", text=f"nobody before curl was stopped ({how})", status="fail")
     said = f": {facts.message}" if facts.message else ""
-    return Hop(key="answer", title="answered", text=f"nobody (curl exit {facts.exit_code}{said})", status="fail")
+    return Hop(
+        key="answer", title="answered", text=f"{before}nobody (curl exit {facts.exit_code}{said})", status="fail"
+    )

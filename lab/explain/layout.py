@@ -164,8 +164,10 @@ def _arrow_rows(arrow: Arrow, cols: dict[str, int], room: int) -> list[tuple[str
     if a == b:  # a note on a lane: up to the next lane, or to the right edge on the last lane
         limit = (min((c for c in cols.values() if c > a), default=room) - 2) - (a + 2)
         lines = wrap_words(arrow.label, max(limit, 8))
-        out = [(_put(_blank(cols), a, "◆ " + lines[0]).rstrip(), arrow.decisive, arrow.failed)]
+        out = [(_put(_blank(cols), a, "◆ " + lines[0]).rstrip(), False, arrow.failed)]
         out += [(_put(_blank(cols), a + 2, more).rstrip(), False, arrow.failed) for more in lines[1:]]
+        last, _, failed = out[-1]
+        out[-1] = (last, arrow.decisive, failed)  # the mark ends the note, as it ends an arrow
         return out
     lo, hi = min(a, b), max(a, b)
     inner = hi - lo - 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from lab.explain import curlplan
 from lab.explain.curlplan import Plan, Proxy
+from lab.explain.ending import ending, followed
 from lab.explain.facts import Facts
 from lab.model.deciders import Decider
 from lab.model.scenario import Scenario
 
 Route = tuple[Decider, str, str, str]  # (decider, cause, the fact, what would change it)
+Decided = tuple[Decider, str, str, str, str]  # a Route and how the host ended it (lab.explain.ending: "" if answered)
 
 
 def chosen_by(proxy: Proxy) -> str:
@@ -29,7 +31,21 @@ def went(facts: Facts) -> str:
     return "no lab host"
 
 
-def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
+def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Decided:
+    """The routing decision, with what the host it chose did when it could not (or did not) answer, and the
+    redirects curl followed to get there."""
+    decider, cause, fact, change = _routing(plan, facts, scenario)
+    end = ending(plan, facts)
+    if end is not None and not (decider == "proxy DNS" and end.kind == "proxy-unreached"):  # (its fact says it)
+        fact, change = f"{fact}; {end.fact}", f"{end.advice} {change}"
+    if facts.redirects:
+        fact = f"with -L curl followed {followed(facts)}; for its last request, {fact}"
+        first = facts.redirects[0]
+        change += f" Without -L curl stops at {first.host}'s {first.status}."
+    return decider, cause, fact, change, end.kind if end else ""
+
+
+def _routing(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     assert plan.url is not None
     assert plan.lookup is not None
     if plan.proxy is not None and plan.lookup.address is None:
@@ -176,6 +192,9 @@ def _suggest_glb(scenario: Scenario, name: str) -> str | None:
 
 
 def cert_name(scenario: Scenario, server: str | None) -> str | None:
+    """The first name ``server``'s certificate carries (its subject's CN when it has no DNS names)."""
     host = scenario.hosts.get(server or "")
     cert = getattr(host.settings, "cert", None) if host else None
-    return cert.names[0] if cert is not None and cert.names else None
+    if cert is None:
+        return None
+    return cert.names[0] if cert.names else dict(cert.subject).get("CN")

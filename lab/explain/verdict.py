@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 from lab.explain import curlplan, diagram, hops
 from lab.explain.curlplan import Plan
@@ -73,10 +74,20 @@ def explain(plan: Plan, facts: Facts, scenario: Scenario) -> Verdict:
 
 
 def explain_result(scenario: Scenario, result: CurlResult) -> tuple[Plan, Verdict]:
-    """Plan and verdict for a :class:`~lab.model.outcome.CurlResult` run in ``scenario``'s world."""
+    """Plan and verdict for a :class:`~lab.model.outcome.CurlResult` run in ``scenario``'s world.
+
+    After redirects (``-L``) the plan is the one for the URL of curl's last request: the facts are of it."""
     version = result.curl.version.version if result.curl else None
     planned = curlplan.plan(result.argv, result.env, scenario.client.hosts, curl_version=version)
-    return planned, explain(planned, gather(result, scenario), scenario)
+    facts = gather(result, scenario)
+    if facts.redirects and planned.url is not None:
+        last = planned.options.urls[0] if planned.options.urls else None
+        url = str(last)
+        for followed in facts.redirects:
+            url = urljoin(url if "://" in url else f"http://{url}", followed.location)
+        argv = tuple(url if arg == last else arg for arg in result.argv)
+        planned = curlplan.plan(argv, result.env, scenario.client.hosts, curl_version=version)
+    return planned, explain(planned, facts, scenario)
 
 
 def drift(plan: Plan, facts: Facts) -> tuple[str, ...]:
@@ -88,7 +99,7 @@ def drift(plan: Plan, facts: Facts) -> tuple[str, ...]:
     if asked is not None and plan.proxy is None:
         problems.append("a proxy was used, the plan said none")
     if plan.tcp is not None and facts.curl.connected:
-        ip = facts.curl.connected[0].split("(")[-1].split(")")[0]
+        ip = facts.curl.connected[-1 if facts.redirects else 0].split("(")[-1].split(")")[0]
         if ip and ip != plan.tcp[0]:  # curl 8 names no address ("()") when it reached a SOCKS proxy
             problems.append(f"curl connected to {ip}, the plan said {plan.tcp[0]}")
     if facts.verbose and plan.options.verbose and tuple(facts.proxy_env) != plan.proxy_env:

@@ -17,12 +17,13 @@ import struct
 
 import trio
 
-from lab.model.behaviours import ALERTS, ClientCertPolicy, OriginSettings
-from lab.model.events import PeerError, ResponseSent, TlsFailed, TlsOk
+from lab.model.behaviours import ALERT_NAMES, ALERTS, ClientCertPolicy, OriginSettings
+from lab.model.events import NoAnswer, PeerError, ResponseSent, TlsFailed, TlsOk
 from lab.model.scenario import Host
+from lab.protocols import clienthello
 from lab.runtime.httpserve import PeerProtocolError, Request, Responder, Response, guard_for, serve_http
 from lab.runtime.pki import Pki
-from lab.runtime.tlsserver import HandshakeFailed, HelloInfo, ServerTLS, sni_callback
+from lab.runtime.tlsserver import HandshakeFailed, HelloInfo, ServerTLS, plaintext_alert, sni_callback
 from lab.runtime.world import Connection, World
 
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -64,7 +65,9 @@ _VERIFY = {
 }
 
 
-def failed_event(exc: HandshakeFailed, info: HelloInfo, alert: str | None, tls: ServerTLS) -> TlsFailed:
+def failed_event(
+    exc: HandshakeFailed, info: HelloInfo, alert: str | None, tls: ServerTLS, hangup: str = ""
+) -> TlsFailed:
     """The ``tls-failed`` event: the alert sent, and - when the client's certificate was the reason - the verdict."""
     version = tls.negotiated
     sent = f"; sent {exc.sent}" if exc.sent else ""
@@ -83,9 +86,19 @@ def failed_event(exc: HandshakeFailed, info: HelloInfo, alert: str | None, tls: 
             chosen_alert=chosen, version=version, status_details="client_cert_not_provided", sni=info.sni,
             detail="the client sent no certificate",
         )  # fmt: skip
+    if exc.sent == "ServerHello":  # the host's own choice: its ServerHello, then nothing
+        return TlsFailed(
+            summary=summary, reason=exc.reason, sni=info.sni, version=version, stopped="server-hello", hangup=hangup
+        )
+    picked = alert if "CALLBACK_FAILED" in exc.reason else None  # the alert the ServerName callback chose
+    alert_sent = ALERT_NAMES.get(plaintext_alert(tls.last_flight) or -1) if exc.sent else None  # OpenSSL's own
+    if alert_sent or picked:
+        summary = f"handshake failed: {exc.reason}; sent alert {alert_sent or picked}"
     return TlsFailed(
-        summary=summary, reason=exc.reason, alert=alert if exc.sent else None, chosen_alert=alert, sni=info.sni
-    )
+        summary=summary, reason=exc.reason, alert=alert_sent or (picked if exc.sent else None),
+        chosen_alert=picked or alert_sent,
+        sni=info.sni, version=version, stopped="client-hello" if picked else "",
+    )  # fmt: skip
 
 
 async def handshake(
@@ -95,6 +108,7 @@ async def handshake(
     *,
     stop_after_server_hello: bool = False,
     alert: str | None = None,
+    hangup: str = "",
 ) -> ServerTLS | None:
     """The TLS handshake on ``conn``, reported; ``None`` (after one ``tls-failed`` event) when it failed."""
     info = HelloInfo()
@@ -103,7 +117,7 @@ async def handshake(
     try:
         await tls.do_handshake(stop_after_server_hello=stop_after_server_hello)
     except HandshakeFailed as exc:
-        conn.emit(failed_event(exc, info, alert, tls))
+        conn.emit(failed_event(exc, info, alert, tls, hangup))
         return None
     finally:
         infos.pop(id(tls.obj), None)
@@ -149,8 +163,14 @@ def respond_for(host: Host, settings: OriginSettings, conn: Connection) -> Respo
         if answer.location:
             headers.append(("location", answer.location))
         body = f"served-by: {host.name}\nlabel: {settings.label}\nrequest: {request.line}\n"
+        to = f" to {answer.location}" if answer.location else ""
         conn.emit(
-            ResponseSent(summary=f"{answer.status}, served-by {host.name}", status=answer.status, served_by=host.name)
+            ResponseSent(
+                summary=f"{answer.status}{to}, served-by {host.name}",
+                status=answer.status,
+                served_by=host.name,
+                location=answer.location,
+            )
         )
         return Response(status=answer.status, headers=headers, body=body.encode())
 
@@ -174,7 +194,10 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         alert = ALERTS[fail.alert] if fail is not None and fail.alert else None
         if fail is not None and fail.at == "client-hello" and fail.alert is None:
             alert = ALERTS["handshake_failure"]  # never sent: the host closes before OpenSSL answers
-        context.sni_callback = sni_callback(lambda obj: infos.setdefault(id(obj), HelloInfo()), alert)
+        names = (*settings.cert.names, *(v for k, v in settings.cert.subject if k == "CN"))
+        refuses = (lambda sni: fail.refuses(sni, names)) if fail is not None else (lambda sni: True)
+        context.sni_callback = sni_callback(lambda obj: infos.setdefault(id(obj), HelloInfo()), alert, refuses)
+    chosen = fail.alert if fail is not None and fail.at == "client-hello" else None
 
     async def handle(conn: Connection) -> None:
         if fail is not None and fail.at == "client-hello" and fail.alert is None:
@@ -184,7 +207,12 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
         alpn = None
         if context is not None:
             tls = await handshake(
-                conn, context, infos, stop_after_server_hello=fail is not None and fail.at == "server-hello"
+                conn,
+                context,
+                infos,
+                stop_after_server_hello=fail is not None and fail.at == "server-hello",
+                alert=chosen,
+                hangup=fail.close if fail is not None else "",
             )
             if tls is None:
                 await _after_failed_handshake(conn, settings)
@@ -196,8 +224,22 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
 
 
 async def _close_after_client_hello(conn: Connection, close: str) -> None:
-    data = await conn.stream.receive_some(65536)
-    conn.emit(TlsFailed(summary=f"read {len(data)} bytes of a ClientHello; closing ({close}) without an answer"))
+    reader = clienthello.HelloReader()
+    found: clienthello.ClientHello | clienthello.NotClientHello | None = None
+    while found is None and (data := await conn.stream.receive_some(65536)):
+        found = reader.feed(bytes(data))
+    hello = found if isinstance(found, clienthello.ClientHello) else None
+    sni = f" (SNI {hello.sni or 'none'})" if hello else ""
+    conn.emit(
+        TlsFailed(
+            summary=f"read {len(reader.buffer)} bytes of a ClientHello{sni}; closing ({close}) without an answer",
+            reason=f"closes after the ClientHello ({close})",
+            sni=hello.sni if hello else None,
+            alpn=hello.alpn if hello else (),
+            stopped="client-hello",
+            hangup=close,
+        )
+    )
     if close == "rst":
         reset_on_close(conn)
 
@@ -233,7 +275,8 @@ async def _no_answer(conn: Connection, stream: trio.abc.Stream, answer: str) -> 
     close_notify); ``eof``: close the TCP connection under the TLS one; ``reset``: reset."""
     data = await stream.receive_some(65536)
     line = bytes(data).split(b"\r\n", 1)[0].decode("latin-1", "replace")
-    conn.emit(PeerError(summary=f"read {line or 'a request'!r}; answer: {answer}"))
+    shown = line if line.isprintable() and " HTTP/" in line else "a request"
+    conn.emit(NoAnswer(summary=f"read {shown}; answer: {answer}", how=answer, line=shown))
     if answer == "hang":
         conn.notes["close_reason"] = "held the request without an answer until the client gave up"
         while await stream.receive_some(65536):

@@ -22,14 +22,17 @@ from lab.protocols.proxyhead import ProxyRequest
 from lab.runtime.world import Connection
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def http_response(status: int, why: str, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
     """The response a proxy sends instead of a tunnel (and closes)."""
     body = f"{why}\n".encode()
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    lines = [f"HTTP/1.1 {status} {phrase}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
+    lines = [f"HTTP/1.1 {status} {_phrase(status)}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in extra] + ["Connection: close"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -50,6 +53,8 @@ async def hold(conn: Connection, stream: trio.abc.Stream, rule: ProxyRule) -> bo
             while await stream.receive_some(65536):
                 pass
         conn.notes["close_reason"] = "the client gave up waiting"
+        why = f"rule {rule.to!r}: held the request until the client gave up"
+        conn.emit(TunnelRefused(summary=why, reason=why, hangup="hold"))
         return True
     return False
 
@@ -57,7 +62,8 @@ async def hold(conn: Connection, stream: trio.abc.Stream, rule: ProxyRule) -> bo
 def hang_up(conn: Connection, rule: ProxyRule) -> None:
     """``drop``: close without a reply; ``reset``: the same as a TCP reset (SO_LINGER 0)."""
     how = "reset the connection" if rule.reply == "reset" else "closed without a reply"
-    conn.emit(TunnelRefused(summary=f"rule {rule.to!r}: {how}", reason=f"{how} (proxy rule)"))
+    hangup = "rst" if rule.reply == "reset" else "fin"
+    conn.emit(TunnelRefused(summary=f"rule {rule.to!r}: {how}", reason=f"{how} (proxy rule)", hangup=hangup))
     conn.notes["close_reason"] = f"{how} (proxy rule)"
     if rule.reply == "reset":
         reset_on_close(conn)
@@ -80,7 +86,7 @@ async def apply_http(conn: Connection, stream: trio.abc.Stream, settings: ProxyS
     assert isinstance(rule.reply, int)
     why = f"the proxy's rule {rule.to!r} answers {rule.reply} for {host}:{port}"
     extra = (("Proxy-Authenticate", 'Basic realm="lab proxy"'),) if rule.reply == 407 else ()
-    conn.emit(TunnelRefused(summary=f"{rule.reply}: {why}", status=rule.reply, reason=why))
+    conn.emit(TunnelRefused(summary=f"{rule.reply} {_phrase(rule.reply)}: {why}", status=rule.reply, reason=why))
     with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
         await stream.send_all(http_response(rule.reply, why, extra))
     return True

@@ -34,6 +34,8 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
                     sni=found.sni,
                     alpn=found.alpn,
                     reason=f"reset host ({mode})",
+                    stopped="client-hello",
+                    hangup={"fin": "fin", "rst": "rst"}.get(mode, "hold"),
                 )
             )
         elif reader.buffer:

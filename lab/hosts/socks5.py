@@ -22,6 +22,7 @@ from lab.protocols.socks5 import (
     GENERAL_FAILURE,
     HOST_UNREACHABLE,
     NOT_ALLOWED,
+    REPLY_NAMES,
     SUCCEEDED,
     ConnectRequest,
     Socks5Error,
@@ -68,14 +69,21 @@ async def _negotiate(conn: Connection, proto: Socks5Server) -> ConnectRequest | 
 
 
 async def _refuse(conn: Connection, proto: Socks5Server, code: int, why: str) -> None:
-    conn.emit(TunnelRefused(summary=f"SOCKS5 reply {code}: {why}", status=code, reason=why))
+    said = f"SOCKS5 reply {code} ({REPLY_NAMES[code]})" if code in REPLY_NAMES else f"SOCKS5 reply {code}"
+    conn.emit(TunnelRefused(summary=f"{said}: {why}", status=code, reason=why))
     await conn.stream.send_all(proto.reply(code))
 
 
 async def _drop_greeting(conn: Connection) -> None:
     """``greeting = "drop"``: read the client's greeting and close without choosing a method."""
     data = await conn.stream.receive_some(4096)
-    conn.emit(TunnelRefused(summary=f"read a {len(data)}-byte greeting; closed without a reply (greeting = drop)"))
+    conn.emit(
+        TunnelRefused(
+            summary=f"read a {len(data)}-byte greeting; closed without a reply (greeting = drop)",
+            reason="closed after the greeting, without a reply",
+            hangup="fin",
+        )
+    )
     conn.notes["close_reason"] = "closed after the greeting, without a reply"
 
 

@@ -30,6 +30,9 @@ ALERT_NAMES = {number: name for name, number in ALERTS.items()}
 
 FailPoint = Literal["client-hello", "server-hello"]
 FAIL_POINTS: tuple[FailPoint, ...] = ("client-hello", "server-hello")
+# Which ClientHellos a client-hello failure refuses: every one, those without a server name (SNI), or those
+# naming a host its certificate does not carry (a server with several names chooses by SNI).
+FAIL_WHEN = ("always", "no-sni", "other-name")
 CLOSES = ("fin", "rst")
 ANSWERS = ("respond", "hang", "close", "eof", "reset")
 CLIENT_CA_NAMES = ("client-ca", "rogue-ca", "lab-root-ca")
@@ -48,6 +51,15 @@ class Fail:
     at: FailPoint
     alert: str | None = None
     close: str = "fin"
+    when: str = "always"  # client-hello only: "always", "no-sni", "other-name" (FAIL_WHEN)
+
+    def refuses(self, sni: str | None, names: tuple[str, ...]) -> bool:
+        """Whether a ClientHello with server name ``sni`` is refused (``names``: what the certificate carries)."""
+        if self.when == "no-sni":
+            return not sni
+        if self.when == "other-name":
+            return not sni or sni.lower() not in {n.lower() for n in names}
+        return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,8 +175,13 @@ def read_origin(name: str, table: Table, cert: CertSpec) -> OriginSettings:
 
 def _fail(table: Table) -> Fail | None:
     fail = table.sub("fail", 'fail (like { at = "client-hello", alert = "handshake_failure" })')
-    fail.only({"at", "alert", "close"}, "fail key '{}'")
+    fail.only({"at", "alert", "close", "when"}, "fail key '{}'")
     at = fail.choice("at", "client-hello", FAIL_POINTS, "fail point")
+    when = fail.choice("when", "always", FAIL_WHEN, "which ClientHellos to refuse")
+    if when != "always" and (at != "client-hello" or "alert" not in fail):
+        fail.fail(
+            ("when",), "'when' chooses which ClientHellos get the alert: it needs at = \"client-hello\" and an alert"
+        )
     alert = fail.string("alert", "", "an alert name") or None
     if alert is not None and alert not in ALERTS:
         fail.fail(("alert",), f"unknown TLS alert {describe(alert)} (expected one of: {', '.join(ALERTS)})")
@@ -172,7 +189,7 @@ def _fail(table: Table) -> Fail | None:
     if alert is not None and at != "client-hello":
         fail.fail(("alert",), "an alert is sent at client-hello only (server-hello closes after the ServerHello)")
     close = fail.choice("close", "fin", CLOSES, "close style")
-    return Fail(at=at, alert=alert, close=close)  # type: ignore[arg-type]
+    return Fail(at=at, alert=alert, close=close, when=when)  # type: ignore[arg-type]
 
 
 def read_client_cert(table: Table) -> ClientCertPolicy:

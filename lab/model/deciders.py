@@ -44,18 +44,22 @@ NAMES: dict[Decider, tuple[str, ...]] = {  # the first name is how the lab itsel
         "the cert check",
         "curl's name check",
         "curl's own name check",
+        "curl's check of the proxy's certificate",  # an HTTPS proxy's (-x https://): the hop is the proxy
     ),
     "client-cert check": (
         "the client-certificate check",
         "the client-cert check",
         "the load balancer's client-certificate check",
+        "the proxy's client-certificate check",  # an HTTPS proxy's (--proxy-cert): the hop is the proxy
     ),
 }
 
 
-def lead(decider: Decider) -> str:
-    """How a sentence starts that names ``decider``: "Proxy DNS", "The client-certificate check"."""
-    name = NAMES[decider][0]
+def lead(decider: Decider, name: str | None = None) -> str:
+    """How a sentence starts that names ``decider`` (by its first name, or ``name``, one of its names):
+    "Proxy DNS", "The client-certificate check", "curl's check of the proxy's certificate"."""
+    name = name if name in NAMES[decider] else NAMES[decider][0]
+    assert name is not None
     return name if name.startswith(("curl", "-")) else name[0].upper() + name[1:]
 
 

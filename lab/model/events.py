@@ -75,6 +75,8 @@ class TlsFailed(Event):
     alpn: tuple[str, ...] = ()
     chosen_alert: str | None = None  # the alert OpenSSL chose, also when the failure style withheld it
     detail: str = ""  # the load balancer's verdict on the client certificate, in words
+    stopped: str = ""  # where the host cut the handshake short on purpose: "client-hello" or "server-hello"
+    hangup: str = ""  # how it hung up there without an alert: "fin", "rst", or "hold" (kept it open, silent)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +109,7 @@ class ResponseSent(Event):
     status: int = 0
     served_by: str = ""
     via: str | None = None
+    location: str = ""  # a redirect's Location header
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +153,16 @@ class TunnelRefused(Event):
     status: int | None = None
     reason: str = ""
     line: str = ""
+    hangup: str = ""  # no reply at all: "fin" (closed), "rst" (reset), "hold" (held it until the client left)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoAnswer(Event):
+    """A host read a request and deliberately gave no HTTP answer (an origin's ``answer`` setting)."""
+
+    kind: ClassVar[str] = "no-answer"
+    how: str = ""  # "hang" (held it), "close" (TLS close_notify), "eof" (TCP close), "reset"
+    line: str = ""  # the request line it read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -186,3 +186,20 @@ def parse(stderr: str) -> CurlVerbose:
         alerts=tuple((m.group(1), tlsalert.name(int(m.group(2)))) for m in map(_ALERT.match, lines) if m),
         verify_result=next((m.group(1) or m.group(2) for m in map(_VERIFY.match, reversed(lines)) if m), None),
     )
+
+
+# curl 7.x and 8.x both print this once the proxy answered CONNECT with 200 (curl 7.68+; older: "Proxy replied 200")
+_TUNNEL_UP = re.compile(r"^\* (?:CONNECT tunnel established|CONNECT phase completed|Proxy replied 200)")
+
+
+def split_at_tunnel(stderr: str) -> tuple[str, str]:
+    """``(before, after)``: curl's -v output up to the line saying the proxy's tunnel is up, and the rest.
+
+    Through an HTTPS proxy (``-x https://``) curl makes two TLS handshakes, the proxy's first; what comes
+    before the tunnel is the proxy's. Without such a line (the proxy refused, or its TLS failed) all of it is
+    before. Pure."""
+    lines = stderr.splitlines(keepends=True)
+    for number, raw in enumerate(lines):
+        if _TUNNEL_UP.match(clean_line(raw)):
+            return "".join(lines[: number + 1]), "".join(lines[number + 1 :])
+    return stderr, ""

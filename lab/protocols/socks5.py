@@ -32,6 +32,16 @@ HOST_UNREACHABLE = 0x04
 CONNECTION_REFUSED = 0x05
 COMMAND_NOT_SUPPORTED = 0x07
 ADDRESS_TYPE_NOT_SUPPORTED = 0x08
+REPLY_NAMES = {  # RFC 1928 section 6, the words curl users meet beside "(N)"
+    0x01: "general SOCKS server failure",
+    0x02: "connection not allowed by ruleset",
+    0x03: "network unreachable",
+    0x04: "host unreachable",
+    0x05: "connection refused",
+    0x06: "TTL expired",
+    0x07: "command not supported",
+    0x08: "address type not supported",
+}
 
 
 class Socks5Error(Exception):

@@ -23,6 +23,7 @@ from lab.protocols import clienthello
 READ_SIZE = 65536
 RECORD_HEADER = 5
 HANDSHAKE = 22
+ALERT = 21
 
 
 class HandshakeFailed(Exception):
@@ -53,13 +54,28 @@ def first_handshake_message(data: bytes) -> bytes:
     return data[:3] + len(body).to_bytes(2, "big") + body
 
 
-def sni_callback(info_for: Callable[[ssl.SSLObject], HelloInfo], alert: int | None) -> Callable[..., int | None]:
-    """A ServerName callback that records the SNI and, when ``alert`` is given, fails the handshake with it."""
+def plaintext_alert(data: bytes) -> int | None:
+    """The description of the first unencrypted alert record in ``data`` (what a failed handshake sent). Pure."""
+    pos = 0
+    while pos + RECORD_HEADER + 2 <= len(data):
+        if data[pos] == ALERT:
+            return data[pos + RECORD_HEADER + 1]
+        pos += RECORD_HEADER + int.from_bytes(data[pos + 3 : pos + 5], "big")
+    return None
+
+
+def sni_callback(
+    info_for: Callable[[ssl.SSLObject], HelloInfo],
+    alert: int | None,
+    refuses: Callable[[str | None], bool] = lambda name: True,
+) -> Callable[..., int | None]:
+    """A ServerName callback that records the SNI and, when ``alert`` is given, fails the handshake with it
+    (for the server names ``refuses`` says, every one by default)."""
 
     def callback(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> int | None:
         if isinstance(obj, ssl.SSLObject):
             info_for(obj).sni = name
-        return alert
+        return alert if alert is not None and refuses(name) else None
 
     return callback
 
@@ -76,6 +92,7 @@ class ServerTLS(trio.abc.Stream):
         self._send_lock = trio.Lock()
         self.first_flight: bytes = b""  # what the server answered the ClientHello with
         self._hello = clienthello.HelloReader()
+        self.last_flight: bytes = b""  # the last bytes it sent (a failed handshake's alert, if unencrypted)
 
     @property
     def negotiated(self) -> str:
@@ -95,6 +112,8 @@ class ServerTLS(trio.abc.Stream):
         data = self._out.read()
         if data and not self.first_flight:
             self.first_flight = data
+        if data:
+            self.last_flight = data
         if only_server_hello:
             data = first_handshake_message(data)
         if data:

@@ -1,0 +1,141 @@
+"""How the host a request went to ended it when no check refused it: what a learner is told happened there.
+
+The routing decided such a step (:mod:`lab.explain.route`: it sent curl to a host that could not, or did
+not, answer), and the learner needs the host's side too: it hung up right after the ClientHello, sent its
+ServerHello and nothing more, answered a ClientHello in plain HTTP, took the request and never answered,
+or answered with a redirect curl did not follow. Each :class:`Ending` is read from what the host reported
+(with curl's own words where the host could not see it), says it in one clause, and carries the advice for
+that cause. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.explain.curlplan import Plan
+from lab.explain.facts import Facts
+from lab.protocols.curlexit import CurlExit
+
+_HANGUPS = {"fin": "closed the connection", "rst": "reset the connection", "hold": "held the connection, silent"}
+_NO_ANSWER = {
+    "hang": "took the request and never answered it",
+    "close": "closed the connection without an answer",
+    "eof": "closed the TCP connection without an answer (no TLS close_notify)",
+    "reset": "reset the connection instead of answering",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ending:
+    kind: str  # "hello-alert", "hello-hangup", "server-hello-hangup", "not-tls", "no-answer", "redirect",
+    # "proxy-unreached" (the proxy could not reach the destination it was asked for)
+    fact: str  # "rst (192.0.2.16:443) reset the connection right after the ClientHello"
+    label: str  # the diagram's arrow: "resets after the ClientHello"
+    advice: str
+
+
+def ending(plan: Plan, facts: Facts) -> Ending | None:
+    """What the server did instead of answering (or the redirect it answered with), when it says so."""
+    refused = facts.refused
+    if facts.server is None and refused is not None and not facts.proxy_refused_itself:
+        target = facts.asked.target if facts.asked else plan.tunnel
+        return Ending(
+            kind="proxy-unreached",
+            fact=f"the proxy could not reach {target} ({refused.summary or refused.reason})",
+            label=refused.summary.split(":")[0] or "refused",
+            advice=f"The proxy connects to {target} from its own network, and nothing answered it there: check the "
+            "address and port the proxy was asked for.",
+        )
+    if facts.server is None:
+        return None
+    where = f"the host at {facts.server_address} ({facts.server})"
+    check = _probe(plan, facts)
+    failed = facts.tls_failed
+    if failed is not None and failed.stopped == "client-hello":
+        if failed.alert:
+            return Ending(
+                kind="hello-alert",
+                fact=f"{where} refused the ClientHello with alert {failed.alert}, before any ServerHello",
+                label=f"alert {failed.alert}",
+                advice=f"The server refuses this ClientHello for its own reasons: {check}",
+            )
+        how = _HANGUPS.get(failed.hangup, "hung up")
+        return Ending(
+            kind="hello-hangup",
+            fact=f"{where} {how} right after the ClientHello, without a ServerHello",
+            label="holds: no ServerHello"
+            if failed.hangup == "hold"
+            else f"{_verb(failed.hangup)} after the ClientHello",
+            advice=f"Something at {facts.server_address} takes TCP but will not speak TLS with curl: {check}",
+        )
+    if failed is not None and failed.stopped == "server-hello":
+        return Ending(
+            kind="server-hello-hangup",
+            fact=f"{where} sent its ServerHello and then {_HANGUPS.get(failed.hangup, 'hung up')}, before any "
+            "certificate",
+            label=f"ServerHello, then {_verb(failed.hangup)}",
+            advice=f"The server starts TLS and gives up: {check}",
+        )
+    if facts.server_garbage is not None and plan.url is not None and plan.url.scheme == "https" and _plain(facts):
+        port = plan.url.port
+        return Ending(
+            kind="not-tls",
+            fact=f"{where} answered curl's ClientHello in plain HTTP, not TLS (curl: wrong version number)",
+            label="answers in plain HTTP",
+            advice=f"Port {port} there speaks http://, not https://: use http://{plan.url.authority}/ for it, or the "
+            "port that speaks TLS.",
+        )
+    return _after_request(plan, facts, where)
+
+
+def _after_request(plan: Plan, facts: Facts, where: str) -> Ending | None:
+    silent = facts.no_answer
+    if silent is not None:
+        said = _NO_ANSWER.get(silent.how, "gave no answer")
+        waited = plan.options.last("max-time")
+        gave_up = (
+            f"; curl gave up after -m {waited} s"
+            if silent.how == "hang" and facts.exit_code == CurlExit.OPERATION_TIMEDOUT and waited
+            else ""
+        )
+        return Ending(
+            kind="no-answer",
+            fact=f"{where} {said}{gave_up}",
+            label={"hang": "no answer (held)", "reset": "resets: no answer"}.get(silent.how, "closes: no answer"),
+            advice=f"The request reached {facts.server}, and it did not answer: its logs (or whatever stands in "
+            f"front of it at {facts.server_address}) say why{'; -m limits how long curl waits' if gave_up else ''}.",
+        )
+    response = facts.response
+    if response is not None and 300 <= response.status < 400 and response.location and not facts.redirects:
+        return Ending(
+            kind="redirect",
+            fact=f"{response.host} answered {response.status} with Location {response.location}, which curl did "
+            "not follow",
+            label=f"{response.status} → {response.location}",
+            advice=f"curl follows a redirect only with -L (then {response.location} is routed like a URL of its "
+            "own: its name is looked up again, and --resolve entries for it apply).",
+        )
+    return None
+
+
+def followed(facts: Facts) -> str:
+    """The redirects curl followed, as a clause: "shop's 301 to http://www.shop.test/, then ..." ("" if none)."""
+    return ", then ".join(f"{r.host}'s {r.status} to {r.location}" for r in facts.redirects)
+
+
+def _verb(hangup: str) -> str:
+    return {"fin": "closes", "rst": "resets", "hold": "holds"}.get(hangup, "hangs up")
+
+
+def _plain(facts: Facts) -> bool:
+    """The server spoke no TLS: curl says so, or the server read curl's bytes as something else and made no
+    handshake."""
+    no_tls = facts.tls_ok is None and facts.tls_failed is None
+    return "wrong version number" in (facts.message or "").lower() or (no_tls and facts.server_garbage is not None)
+
+
+def _probe(plan: Plan, facts: Facts) -> str:
+    """How to see what the host at that address answers, with the name curl sent."""
+    assert facts.server_address is not None
+    name = f" -servername {plan.sni}" if plan.sni else " (no -servername: curl sent no SNI)"
+    return f"check that it is the server you meant (openssl s_client -connect {facts.server_address}{name})."
