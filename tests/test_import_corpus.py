@@ -26,6 +26,8 @@ pytestmark = pytest.mark.netns
 
 CORPUS = Path(__file__).parent / "data" / "transcripts"
 FORMS = Path(__file__).parent / "data" / "import-forms"
+# What decided each step, as the lab must tell it (the draft's decided_by and lesson come from its verdict)
+DECIDED: dict[str, list[str]] = tomllib.loads((Path(__file__).parent / "data" / "import-deciders.toml").read_text())
 MANIFEST: dict[str, dict[str, Any]] = {
     t["file"]: t for t in tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))["transcript"]
 }
@@ -74,7 +76,7 @@ async def test_corpus_transcript_replays_as_the_customer_saw_it(name: str) -> No
         assert same_words(entry["error"]) in same_words(last.error or "")
     # and lab import --check agrees: every step reproduces what the transcript shows, per today's curl
     assert [c.summary() for c in checks if not c.reproduced] == []
-    assert all(c.decisive for c in checks)
+    assert [c.decisive for c in checks] == DECIDED[name]  # the draft's decided_by, for the right cause
 
 
 FORM_OUTCOMES = {  # today's curl on the lab's OpenSSL 3: exit code and a piece of the error line
@@ -112,6 +114,11 @@ def test_every_form_has_an_outcome() -> None:
     assert sorted(p.name for p in FORMS.glob("*.txt")) == sorted(FORM_OUTCOMES)
 
 
+def test_every_paste_has_its_deciders() -> None:
+    pasted = [p.name for p in [*CORPUS.glob("*.txt"), *FORMS.glob("*.txt")]]
+    assert sorted(pasted) == sorted(DECIDED)
+
+
 @pytest.mark.parametrize("name", sorted(FORM_OUTCOMES), ids=lambda n: n.removesuffix(".txt"))
 async def test_other_libraries_and_older_curls_replay(name: str) -> None:
     exit_code, words = FORM_OUTCOMES[name]
@@ -119,6 +126,7 @@ async def test_other_libraries_and_older_curls_replay(name: str) -> None:
     last = checks[-1]
     assert (last.exit_code, same_words(words) in same_words(last.error or "")) == (exit_code, True), last.error
     assert [c.summary() for c in checks if not c.reproduced] == []
+    assert [c.decisive for c in checks] == DECIDED[name]
 
 
 SEED_TRIMMED = Path(__file__).parent / "data" / "seed-transcript-trimmed.txt"

@@ -176,8 +176,11 @@ def proxy_unreachable(scenario: Scenario) -> str:
     return f"Point -x (or the proxy variable) at a proxy that listens{known}, or use none: --noproxy '*'."
 
 
-def proxy_auth() -> str:
-    return "Give the proxy its user and password: --proxy-user USER:PASSWORD (or -x http://USER:PASSWORD@HOST:PORT)."
+def proxy_auth(plan: Plan) -> str:
+    scheme = plan.proxy.scheme if plan.proxy else "http"
+    return (
+        f"Give the proxy its user and password: --proxy-user USER:PASSWORD (or -x {scheme}://USER:PASSWORD@HOST:PORT)."
+    )
 
 
 def proxy_policy(cause: str, plan: Plan, facts: Facts, scenario: Scenario) -> str:

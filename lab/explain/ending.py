@@ -60,9 +60,14 @@ def ending(plan: Plan, facts: Facts) -> Ending | None:
                 advice=f"The server refuses this ClientHello for its own reasons: {check}",
             )
         how = _HANGUPS.get(failed.hangup, "hung up")
+        did = (
+            "read the ClientHello and never answered it"
+            if failed.hangup == "hold"
+            else f"{how} right after the ClientHello"
+        )
         return Ending(
             kind="hello-hangup",
-            fact=f"{where} {how} right after the ClientHello, without a ServerHello",
+            fact=f"{where} {did}, without a ServerHello",
             label="holds: no ServerHello"
             if failed.hangup == "hold"
             else f"{_verb(failed.hangup)} after the ClientHello",

@@ -286,7 +286,7 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         server_kind=server.kind if server else None,
         server_address=server.address if server else None,
         failure_style=getattr(server.settings, "failure_style", None) if server else None,
-        server_versions=_versions(server.settings) if server else None,
+        server_versions=_versions(server.settings) if server and not _forced(conn) else None,
         tls_ok=first(conn, TlsOk),
         tls_failed=first(conn, TlsFailed),
         request=first(conn, RequestReceived),
@@ -328,6 +328,12 @@ def _last_request(events: tuple[Event, ...]) -> tuple[tuple[ResponseSent, ...], 
         if (e.host, e.conn) in kept and (e.t > cut or not isinstance(e, RequestReceived | ResponseSent))
     )
     return tuple(followed), last
+
+
+def _forced(conn: tuple[Event, ...]) -> bool:
+    """The host refused the ClientHello on purpose (its ``fail`` setting): its TLS versions did not decide."""
+    failed = first(conn, TlsFailed)
+    return failed is not None and failed.stopped == "client-hello"
 
 
 def _versions(settings: object) -> tuple[str, str] | None:

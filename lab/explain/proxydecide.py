@@ -44,7 +44,7 @@ def decision(plan: Plan, facts: Facts, scenario: Scenario) -> ProxyDecision | No
     asked = f" for {facts.asked.target}" if facts.asked else ""
     if refused.status == 407 or (facts.asked is None and not refused.hangup):
         fact = f"{chosen}, and it refused to open a tunnel ({refused.summary or refused.reason})"
-        return "proxy", "auth", fact, advice.proxy_auth(), None
+        return "proxy", "auth", fact, advice.proxy_auth(plan), None
     if refused.hangup in _HANGUPS:
         cause, did = _HANGUPS[refused.hangup]
         when = f"asked{asked}" if facts.asked else "before curl could ask for anything"

@@ -118,7 +118,7 @@ def _proxy_dns(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     if facts.resolved is not None:
         said = f"the proxy's own DNS said {facts.resolved.name} is {facts.resolved.address}"
     elif facts.refused is not None:
-        said = f"the proxy refused it ({facts.refused.summary or facts.refused.reason})"
+        said = f"the proxy could not reach it ({facts.refused.summary or facts.refused.reason})"
     else:
         said = "the proxy made no lookup that reached a lab host"
     ignored = " --resolve only feeds curl's own lookups, and curl made none for it." if plan.options.resolve else ""
