@@ -20,6 +20,7 @@ from lab.model.events import (
     Closed,
     Event,
     Forwarded,
+    LimitReached,
     Resolved,
     ResponseSent,
     TlsFailed,
@@ -71,7 +72,9 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems += _one_decision(verdict)
     problems += _words(result, verdict)
     behind = {e.host for e in events if isinstance(e, ResponseSent) and e.via}  # backends behind a load balancer
-    targets = [e for e in events if isinstance(e, Accepted) and e.host not in proxies | behind]
+    # a host at its limits.max_connections takes the TCP connection and closes it at once (one event, no conn id)
+    arrived = [e for e in events if isinstance(e, Accepted) or (isinstance(e, LimitReached) and not e.conn)]
+    targets = [e for e in arrived if e.host not in proxies | behind]
     follows = any(a in ("-L", "--location") or re.fullmatch(r"-[a-zA-Z]*L[a-zA-Z]*", a) for a in result.argv)
     target = (targets[-1] if follows else targets[0]) if targets else None  # -L: the last request's connection
     conn = [e for e in events if target and e.host == target.host and e.conn == target.conn]
@@ -147,7 +150,7 @@ def _words(result: CurlResult, verdict: Verdict) -> list[str]:
 
 
 def _tcp(
-    scenario: Scenario, result: CurlResult, verdict: Verdict, target: Accepted | None, proxies: set[str], follows: bool
+    scenario: Scenario, result: CurlResult, verdict: Verdict, target: Event | None, proxies: set[str], follows: bool
 ) -> list[str]:
     hop = _hop(verdict, "tcp")
     if hop is None:
@@ -249,7 +252,7 @@ def _answer(result: CurlResult, verdict: Verdict, events: tuple[Event, ...]) -> 
 def _arrows(verdict: Verdict, events: tuple[Event, ...], received: set[str]) -> list[str]:
     """Every arrow of the diagram has a witness: the host at its end reported it, or curl printed it."""
     problems = []
-    accepted = {e.host for e in events if isinstance(e, Accepted)}
+    accepted = {e.host for e in events if isinstance(e, Accepted) or (isinstance(e, LimitReached) and not e.conn)}
     read_bytes = {(e.host, e.conn) for e in events if isinstance(e, Closed) and e.received > 0}
     tunnelled = any(isinstance(e, ClientHelloSeen) for e in events)
 

@@ -95,6 +95,7 @@ BEHAVIOURS = [
     b("answer-hangs", "curl -sS -m 1 https://hang.test/", "client DNS", "resolve", ("TCP 10.3.3.5:443",)),
     b("answer-empty", "curl -v https://empty.test/", "client DNS", "resolve", ("TCP 10.3.3.6:443",), both=True),
     b("answer-reset", "curl -sS https://eof.test/", "client DNS", "resolve", ("TCP 10.3.3.9:443",)),
+    b("body-over-limit", "curl -sS -d 0123456789abcdef https://body.test/", "client DNS", "resolve", ("TCP 10.3.3.10:443",)),
     b("no-such-host", "curl -sS https://nothere.test/", "client DNS", "resolve", ("DNS nothere.test: no address",)),
     # proxy rules per destination: its own refusals are the proxy's; a destination it cannot reach is the routing's
     b("proxy-rule-403", f"curl -v {PROXY} https://mydomain:8443/", "proxy", "proxy", ("403 Forbidden",), both=True),
@@ -104,6 +105,9 @@ BEHAVIOURS = [
     b("proxy-rule-reset", f"curl -sS {PROXY} https://rst.test/", "proxy", "proxy", ("resets: no answer",), both=True),
     b("proxy-rule-slow", f"curl -sS -m 1 {PROXY} https://slow.test/", "proxy", "proxy", ("holds: no answer",)),
     b("proxy-rule-allows", f"curl -sS {PROXY} https://mydomain/", "proxy DNS", "proxy-dns", ("CONNECT mydomain:443", "DNS mydomain → 10.1.1.1")),
+    b("proxy-loop-itself", f"curl -sS {PROXY} https://10.9.9.9:3128/", "proxy", "proxy", ("403 Forbidden",)),
+    b("proxy-loop-socks", "curl -sS -x socks5h://10.9.9.9:1080 https://10.9.9.9:3128/", "proxy", "proxy", ("SOCKS5 reply 2 (connection not allowed by ruleset)",)),
+    b("proxy-idle-tunnel", "curl -sS -m 3 -x http://10.9.9.9:3447 https://hang.test/", "proxy DNS", "proxy-dns", ("CONNECT hang.test:443", "DNS hang.test → 10.3.3.5")),
     # HTTPS proxies: the TLS to the proxy is checked like a server's, with the proxy's own options
     b("https-proxy", f"curl -v {HTTPS_PROXY}:3443 https://mydomain/", "proxy DNS", "proxy-dns", ("CONNECT mydomain:443", "DNS mydomain → 10.1.1.1"), both=True),
     b("https-proxy-untrusted", f"curl -v {HTTPS_PROXY}:3444 https://mydomain/", "cert check", "proxy", ("curl refuses the proxy's certificate: untrusted issuer",), both=True),

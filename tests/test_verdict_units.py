@@ -21,6 +21,7 @@ from lab.explain.verdict import Verdict, explain_result
 from lab.model import deciders, scenario
 from lab.model.events import (
     Accepted,
+    LimitReached,
     Closed,
     Event,
     Resolved,
@@ -417,3 +418,31 @@ def test_a_certificate_alert_curl_sent_is_curl_refusing_the_server(alert: str, p
     stderr = f"* TLSv1.3 (OUT), TLS handshake, Client hello (1):\n* TLSv1.3 (OUT), TLS alert, {alert}:\n"
     facts = Facts(exit_code=35, message="OpenSSL SSL_connect: SSL_ERROR_SYSCALL", curl=curlv.parse(stderr))
     assert facts.curl_cert_problem == problem
+
+
+# --- limits (lab.model.limits): what one curl command cannot make a host reach on demand --------------------
+
+
+def test_a_proxy_at_its_connection_limit_is_the_proxy_deciding() -> None:
+    """At limits.max_connections the proxy takes the TCP connection and closes it at once: it was reachable, and
+    it refused (not "nothing accepted a connection")."""
+    full = LimitReached(host="proxy", peer="192.168.1.23:40000", limit="max_connections", value=1, summary="closed a "
+                        "connection from 192.168.1.23:40000 at once: 1 are open, the limit (limits.max_connections)")  # fmt: skip
+    argv = "curl -sS -x http://10.9.9.9:3128 https://mydomain"
+    result = _result(argv, 56, [full])
+    verdict = _typed(argv, 56, [full])
+    assert (verdict.decisive, verdict.decision.hop, verdict.decision.cause) == ("proxy", "proxy", "limit")
+    assert "limits.max_connections" in _hop(verdict, "proxy")
+    assert "max_connections" in verdict.change
+    assert contradictions(MATRIX_WORLD, result, verdict) == []
+
+
+def test_a_server_at_its_connection_limit_is_where_the_routing_went() -> None:
+    full = LimitReached(host="glb", peer="192.168.1.23:40000", limit="max_connections", value=2, summary="closed")
+    argv = "curl -sS --resolve mydomain:443:88.88.88.88 https://mydomain"
+    verdict = _typed(argv, 35, [full])
+    assert (verdict.decisive, verdict.decision.cause, verdict.decision.ending) == ("--resolve", "resolve", "limit")
+    assert _hop(verdict, "tcp") == "glb at 88.88.88.88:443"  # it took the connection
+    assert "closed the connection at once" in verdict.lesson
+    assert "limits.max_connections" in verdict.change
+    assert contradictions(MATRIX_WORLD, _result(argv, 35, [full]), verdict) == []

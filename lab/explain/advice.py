@@ -192,6 +192,11 @@ def proxy_policy(cause: str, plan: Plan, facts: Facts, scenario: Scenario) -> st
         hosts = ", ".join(f"{h.name} {h.address}" for h in scenario.hosts.values() if h.kind not in PROXY_KINDS)
         shown = hosts if len(hosts) <= 160 else hosts[:160].rsplit(", ", 1)[0] + ", ..."
         return f"Ask the proxy for a target it allows (the lab's proxies reach lab hosts only: {shown})."
+    if refused is not None and any(k in refused.reason for k in ("would loop", "chain", "this proxy itself")):
+        return (
+            f"{target} is a proxy (this one, or another): a proxy does not tunnel into a proxy. Ask it for the "
+            "destination itself; two proxies in a row need the first to allow it (in the lab: chain = true)."
+        )
     if cause == "policy":
         return f"The proxy's policy forbids {target}: ask its administrators to allow it, {bypass}."
     status = refused.status if refused is not None else None
@@ -219,6 +224,15 @@ def proxy_hangup(cause: str, plan: Plan, facts: Facts) -> str:
         f"The proxy {did} instead of answering for {target}: proxies do that for destinations their filters "
         f"block; ask its administrators about {target}, {bypass}."
     )
+
+
+def proxy_limit(limit: str, plan: Plan) -> str:
+    """A proxy that hung up at one of its limits before curl asked for anything."""
+    where = plan.proxy.address if plan.proxy else "the proxy"
+    if limit == "max_connections":
+        busy = "try again when fewer are open, or raise its limits.max_connections"
+        return f"The proxy at {where} holds as many connections as it takes: {busy}."
+    return f"The proxy at {where} stopped waiting (limits.{limit}): send the request sooner, or raise that limit."
 
 
 def proxy_scheme(speaks: str, plan: Plan) -> str:

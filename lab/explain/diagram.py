@@ -61,6 +61,10 @@ def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message])
     lane = facts.proxy
     lanes.append(lane)
     rows.append(Message(src="client", dst=lane, label=f"TCP {proxy.address}", tag="tcp"))
+    if facts.proxy_limit is not None and facts.asked is None:
+        label = f"closes: limits.{facts.proxy_limit.limit}"
+        rows.append(Message(src=lane, dst="client", label=label, tag="refusal", failed=True))
+        return
     if _proxy_tls_rows(plan, facts, lane, rows):
         return
     if facts.asked is not None:
@@ -136,7 +140,7 @@ def _server_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message]
             Message(src="client", dst=server, label=f"{request.method} {request.target}, Host {request.authority}")
         )
     end = ending(plan, facts)
-    if end is not None and end.kind == "no-answer":
+    if end is not None and (end.kind == "no-answer" or (end.kind == "limit" and facts.response is None)):
         rows.append(Message(src=server, dst="client", label=end.label, tag="hangup", failed=True))
     if facts.forwarded is not None:
         backend = facts.forwarded.backend

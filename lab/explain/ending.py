@@ -49,6 +49,8 @@ def ending(plan: Plan, facts: Facts) -> Ending | None:
     if facts.server is None:
         return None
     where = f"the host at {facts.server_address} ({facts.server})"
+    if facts.limit is not None:
+        return _limit(facts, where)
     check = _probe(plan, facts)
     failed = facts.tls_failed
     if failed is not None and failed.stopped == "client-hello":
@@ -121,6 +123,28 @@ def _after_request(plan: Plan, facts: Facts, where: str) -> Ending | None:
             "own: its name is looked up again, and --resolve entries for it apply).",
         )
     return None
+
+
+_LIMITS = {  # what a host did at each of its limits (lab.model.limits), as a clause, and the diagram's label
+    "max_connections": ("closed the connection at once: it held as many as it takes", "closes at once: too many"),
+    "handshake_timeout": ("closed the connection: curl gave it nothing to act on in time", "closes: too slow"),
+    "idle_timeout": ("closed the connection after a silence", "closes: idle"),
+    "max_body": ("answered 413: the request body is over its limit", "413: body too large"),
+}
+
+
+def _limit(facts: Facts, where: str) -> Ending:
+    """The server hung up (or answered 413) at one of its ``limits``."""
+    assert facts.limit is not None
+    limit, value = facts.limit.limit, facts.limit.value
+    did, label = _LIMITS.get(limit, ("hung up at one of its limits", "closes: a limit"))
+    unit = "bytes" if limit == "max_body" else "connections" if limit == "max_connections" else "s"
+    return Ending(
+        kind="limit",
+        fact=f"{where} {did} (limits.{limit} = {value:g} {unit})",
+        label=label,
+        advice=f"{facts.server} is configured to stop there: raise its limits.{limit}, or ask less of it.",
+    )
 
 
 def followed(facts: Facts) -> str:

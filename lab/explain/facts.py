@@ -19,6 +19,7 @@ from lab.model.events import (
     Closed,
     Event,
     Forwarded,
+    LimitReached,
     Listening,
     NoAnswer,
     PeerError,
@@ -90,6 +91,8 @@ class Facts:
     server_garbage: PeerError | None = None  # the server read something it could not use (not TLS, not HTTP)
     no_answer: NoAnswer | None = None  # the server read the request and deliberately gave no answer
     redirects: tuple[ResponseSent, ...] = ()  # the redirects curl followed (-L) before the request these facts are of
+    limit: LimitReached | None = None  # the server hung up (or answered 413) at one of its limits
+    proxy_limit: LimitReached | None = None  # the proxy did
 
     @property
     def verbose(self) -> bool:
@@ -258,9 +261,11 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
     everything = tuple(e for e in result.events if not isinstance(e, Listening))
     redirects, events = _last_request(everything)
     proxies = {h.name for h in scenario.hosts.values() if h.kind in PROXY_KINDS}
-    proxy_accept = next((e for e in events if isinstance(e, Accepted) and e.host in proxies), None)
+    # a host at its limits.max_connections takes the TCP connection and closes it at once: one event, no conn id
+    arrivals = [e for e in events if isinstance(e, Accepted) or (isinstance(e, LimitReached) and not e.conn)]
+    proxy_accept = next((e for e in arrivals if e.host in proxies), None)
     at_proxy = {proxy_accept.host} if proxy_accept else proxies
-    accepted = next((e for e in events if isinstance(e, Accepted) and e.host not in proxies), None)
+    accepted = next((e for e in arrivals if e.host not in proxies), None)
     conn = _connection(events, accepted)
     proxy_conn = _connection(events, proxy_accept)
     server = scenario.hosts.get(accepted.host) if accepted else None
@@ -304,6 +309,8 @@ def gather(result: CurlResult, scenario: Scenario) -> Facts:
         server_garbage=first(conn, PeerError),
         no_answer=first(conn, NoAnswer),
         redirects=redirects,
+        limit=first(conn, LimitReached),
+        proxy_limit=first(proxy_conn, LimitReached),
     )
 
 
@@ -341,7 +348,7 @@ def _versions(settings: object) -> tuple[str, str] | None:
     return (low, high) if isinstance(low, str) and isinstance(high, str) else None
 
 
-def _connection(events: tuple[Event, ...], accepted: Accepted | None) -> tuple[Event, ...]:
+def _connection(events: tuple[Event, ...], accepted: Event | None) -> tuple[Event, ...]:
     """The events of the server's side of curl's connection (one connection id)."""
     if accepted is None:
         return ()

@@ -27,7 +27,7 @@ _HUNG_UP = {"fin": "closed the connection", "rst": "reset the connection", "hold
 # Exits that come after curl finished its handshake (and so after its check of the server certificate).
 _AFTER_HANDSHAKE = (
     CurlExit.OK, CurlExit.RECV_ERROR, CurlExit.HTTP2_STREAM, CurlExit.HTTP2, CurlExit.GOT_NOTHING,
-    CurlExit.OPERATION_TIMEDOUT,
+    CurlExit.OPERATION_TIMEDOUT, CurlExit.PARTIAL_FILE,
 )  # fmt: skip
 
 
@@ -121,6 +121,9 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
         return Hop(
             key="proxy", title="proxy", text=f"{text}: nothing accepted a connection there{failed}", status="fail"
         )
+    if facts.proxy_limit is not None and facts.asked is None:
+        said = f"it closed the connection before any request: {facts.proxy_limit.summary}"
+        return Hop(key="proxy", title="proxy", text=f"{text}; {said}", status="fail")
     tls, tls_failed = _proxy_tls(plan, facts)
     if tls_failed:
         return Hop(key="proxy", title="proxy", text=f"{text}; {tls}", status="fail")
@@ -336,6 +339,9 @@ def answer(facts: Facts) -> Hop:
         moved = f" → {response.location} (not followed)" if response.location and 300 <= response.status < 400 else ""
         text = f"{before}{response.host}: HTTP {response.status}{moved}{behind}"
         return Hop(key="answer", title="answered", text=text, status="ok")
+    if facts.limit is not None and facts.server:
+        text = f"{before}nobody: {facts.server} stopped at its limits.{facts.limit.limit}: {facts.limit.summary}"
+        return Hop(key="answer", title="answered", text=f"{text} (curl exit {facts.exit_code})", status="fail")
     if facts.no_answer is not None and facts.server:
         text = f"{before}nobody: {facts.server} read the request and gave no answer ({facts.no_answer.how})"
         return Hop(key="answer", title="answered", text=f"{text} (curl exit {facts.exit_code})", status="fail")

@@ -35,6 +35,10 @@ def decision(plan: Plan, facts: Facts, scenario: Scenario) -> ProxyDecision | No
     if facts.proxy is None:
         fact = f"{chosen}, where nothing accepted a connection, so nothing reached {plan.target_host}"
         return "proxy", "unreachable", fact, advice.proxy_unreachable(scenario), None
+    limit = facts.proxy_limit
+    if limit is not None and facts.asked is None:  # before any request: too many connections, or too slow
+        fact = f"{chosen}, which closed the connection before any request: {limit.summary}"
+        return "proxy", "limit", fact, advice.proxy_limit(limit.limit, plan), None
     tls = _tls(plan, facts, scenario, chosen)
     if tls is not None:
         return tls

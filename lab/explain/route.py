@@ -38,6 +38,9 @@ def decision(plan: Plan, facts: Facts, scenario: Scenario) -> Decided:
     end = ending(plan, facts)
     if end is not None and not (decider == "proxy DNS" and end.kind == "proxy-unreached"):  # (its fact says it)
         fact, change = f"{fact}; {end.fact}", f"{end.advice} {change}"
+    limit = facts.proxy_limit
+    if limit is not None and facts.asked is not None:  # the proxy gave up on the tunnel (curl's -m, but the proxy's)
+        fact += f"; the proxy closed the tunnel at its limits.{limit.limit} ({limit.value:g})"
     if facts.redirects:
         fact = f"with -L curl followed {followed(facts)}; for its last request, {fact}"
         first = facts.redirects[0]
