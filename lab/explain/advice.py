@@ -273,18 +273,17 @@ def proxy_client_cert(cause: str, plan: Plan) -> str:
 
 
 def sni(cause: str, plan: Plan, scenario: Scenario, server: str | None) -> str:
-    """The server refused the ClientHello over its server name."""
+    """The server refused the ClientHello over its server name: send one it serves, to the same address."""
     assert plan.url is not None
     name = cert_name(scenario, server) or "NAME"
-    port, host = plan.url.port, plan.url.host
+    host = scenario.hosts.get(server or "")
+    address, port = (host.ip if host else plan.url.host), plan.url.port
+    pin = f"https://{name} with --resolve {name}:{port}:{address}"
     if cause == "no-sni":
-        return (
-            f"curl sends SNI only for a name in the URL: https://{name} with --resolve {name}:{port}:{host} keeps the "
-            f"address and sends SNI {name}."
-        )
+        return f"curl sends SNI only for a name in the URL: {pin} keeps the address and sends SNI {name}."
     return (
-        f"{server} serves no certificate for {host}: ask for a name it serves, https://{name} (with --connect-to "
-        f"{name}:{port}:{host}:{port} to keep the address), or have it configured for {host}."
+        f"{server} serves no site named {plan.url.host}: ask for a name it serves, {pin} (the same address), or "
+        f"have it configured for {plan.url.host}."
     )
 
 

@@ -143,15 +143,15 @@ def _sni(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision
     if failed is None or failed.stopped != "client-hello" or failed.alert not in _SNI_ALERTS:
         return None
     _, sni = facts.sni_read
-    if failed.alert == "unrecognized_name":
-        cause = "unrecognized-name"
-        fact = f"{facts.server} refused the server name {sni or plan.sni} with alert unrecognized_name"
-    elif plan.sni is None and not sni:
+    if plan.sni is None and not sni:  # curl sends none for an address in the URL
         cause = "no-sni"
         fact = (
             f"curl sent no SNI (the URL names the address {plan.url.host if plan.url else '?'}), and {facts.server} "
             f"refused the ClientHello with alert {failed.alert}"
         )
+    elif failed.alert == "unrecognized_name":
+        cause = "unrecognized-name"
+        fact = f"{facts.server} refused the server name {sni or plan.sni} with alert unrecognized_name"
     else:
         return None
     return Decision(
