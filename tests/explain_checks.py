@@ -138,8 +138,8 @@ def _one_decision(verdict: Verdict) -> list[str]:
         problems.append(f"lesson claims {sorted(said)}, decider is {verdict.decisive}")
     if set(deciders.claims(verdict.change)) - {verdict.decisive}:
         problems.append(f"the advice names another decider: {verdict.change}")
-    if verdict.decision.cause == "name-mismatch" and re.search(r"(^|\s)(-k|--insecure)\b", verdict.change):
-        problems.append("advises -k for a name mismatch")
+    if verdict.decisive == "cert check" and re.search(r"(^|\s)(-k|--insecure|--proxy-insecure)\b", verdict.change):
+        problems.append(f"advises turning the certificate check off for {verdict.decision.cause}")
     return problems
 
 

@@ -4,7 +4,11 @@ One function per hop: client resolution, proxy, proxy DNS, TCP target, SNI and H
 client certificate, answer. Each reads :class:`~lab.explain.facts.Facts` (curl's output and the hosts'
 events) and, for what curl *meant* - which option chose the proxy, which ``--resolve`` entry answered a
 lookup - the :class:`~lab.explain.curlplan.Plan`. A hop says "never" or "nothing" only when a witness
-saw that it did not happen; without one it says what it cannot know. Pure.
+saw that it did not happen; without one it says what it cannot know.
+
+Statuses follow one rule (docs/scenarios.md): ``ok`` it happened and passed; ``fail`` the request failed at
+this hop; ``skip`` a failure before it kept it from happening (or it does not apply); ``info`` it happened,
+with nothing to pass or fail. So after a proxy's own refusal its DNS is ``skip`` (403 and 407 alike). Pure.
 """
 
 from __future__ import annotations

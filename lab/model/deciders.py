@@ -5,7 +5,9 @@ name (its DNS cache from ``--resolve``, the hosts file, or nothing for an IP lit
 resolve it, maybe swaps the target with ``--connect-to``, sends SNI, agrees a TLS version with the server,
 checks the server's certificate and offers its own. The *decisive* hop is the check that stopped the
 request, or - when nothing stopped it, or it went to a host that could not answer - the routing decision
-that chose where it went (docs/scenarios.md, "decided_by", says it with examples). Pure: no I/O.
+that chose where it went (docs/scenarios.md, "decided_by", says it with examples). A check of an HTTPS proxy
+(its certificate, its check of curl's) is the same check, on the proxy's hop, and is said with a name of its
+own ("curl's check of the proxy's certificate decided"). Pure: no I/O.
 """
 
 from __future__ import annotations
