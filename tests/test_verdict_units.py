@@ -21,9 +21,9 @@ from lab.explain.verdict import Verdict, explain_result
 from lab.model import deciders, scenario
 from lab.model.events import (
     Accepted,
-    LimitReached,
     Closed,
     Event,
+    LimitReached,
     Resolved,
     ResponseSent,
     TlsFailed,
@@ -453,8 +453,8 @@ def test_a_certificate_alert_curl_sent_is_curl_refusing_the_server(alert: str, p
 def test_a_proxy_at_its_connection_limit_is_the_proxy_deciding() -> None:
     """At limits.max_connections the proxy takes the TCP connection and closes it at once: it was reachable, and
     it refused (not "nothing accepted a connection")."""
-    full = LimitReached(host="proxy", peer="192.168.1.23:40000", limit="max_connections", value=1, summary="closed a "
-                        "connection from 192.168.1.23:40000 at once: 1 are open, the limit (limits.max_connections)")  # fmt: skip
+    said = "closed a connection from 192.168.1.23:40000 at once: 1 are open, the limit (limits.max_connections)"
+    full = LimitReached(host="proxy", peer="192.168.1.23:40000", limit="max_connections", value=1, summary=said)
     argv = "curl -sS -x http://10.9.9.9:3128 https://mydomain"
     result = _result(argv, 56, [full])
     verdict = _typed(argv, 56, [full])
