@@ -69,6 +69,7 @@ BEHAVIOURS = [
     b("sni-served", "curl -sS https://vhost.test/", "client DNS", "resolve", ("TCP 192.0.2.21:443",)),
     b("serverhello-close", "curl -v https://staging.test/", "client DNS", "resolve", ("TCP 192.0.2.12:443",), both=True),
     b("serverhello-close-tls12", "curl -sS --tls-max 1.2 https://staging.test/", "client DNS", "resolve", ("TCP 192.0.2.12:443",)),
+    b("no-shared-cipher", "curl -sS --tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-GCM-SHA384 https://vhost.test/", "client DNS", "resolve", ("TCP 192.0.2.21:443",)),
     b("origin-tls13-only", "curl -v --tls-max 1.2 https://tls13.test/", "TLS version", "sni", ("alert protocol_version",), both=True),
     # certificates curl refuses, each with its own advice
     b("self-signed", "curl -sS https://jenkins.corp.internal/", "cert check", "server-cert", ("curl refuses the certificate: untrusted issuer",), both=True),

@@ -27,7 +27,9 @@ _NO_ANSWER = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ending:
-    kind: str  # "hello-alert", "hello-hangup", "server-hello-hangup", "not-tls", "no-answer", "redirect",
+    kind: (
+        str  # "hello-alert", "hello-hangup", "server-hello-hangup", "tls-refused", "not-tls", "no-answer", "redirect",
+    )
     # "proxy-unreached" (the proxy could not reach the destination it was asked for)
     fact: str  # "rst (192.0.2.16:443) reset the connection right after the ClientHello"
     label: str  # the diagram's arrow: "resets after the ClientHello"
@@ -82,6 +84,16 @@ def ending(plan: Plan, facts: Facts) -> Ending | None:
             "certificate",
             label=f"ServerHello, then {_verb(failed.hangup)}",
             advice=f"The server starts TLS and gives up: {check}",
+        )
+    if refused_handshake(facts):
+        assert failed is not None
+        why = f" (OpenSSL: {failed.reason.lower().replace('_', ' ')})" if failed.reason.isupper() else ""
+        return Ending(
+            kind="tls-refused",
+            fact=f"{where} refused the handshake with alert {failed.alert}{why}",
+            label=f"alert {failed.alert}",
+            advice="What the server accepts and what curl offered do not meet (ciphers, versions): drop options "
+            f"that narrow curl's offer (--ciphers, --tls-max), and {check}",
         )
     if facts.server_garbage is not None and plan.url is not None and plan.url.scheme == "https" and _plain(facts):
         port = plan.url.port
@@ -154,6 +166,15 @@ def followed(facts: Facts) -> str:
 
 def _verb(hangup: str) -> str:
     return {"fin": "closes", "rst": "resets", "hold": "holds"}.get(hangup, "hangs up")
+
+
+def refused_handshake(facts: Facts) -> bool:
+    """The server ended the handshake with an alert of its own, not over a client certificate or a TLS version,
+    and not at a point it was told to (its ``fail`` setting): it found nothing in common with curl's offer."""
+    failed = facts.tls_failed
+    if failed is None or not failed.alert or failed.stopped or facts.client_cert_refused:
+        return False
+    return not facts.no_common_version and facts.curl_cert_problem is None
 
 
 def _plain(facts: Facts) -> bool:

@@ -19,6 +19,7 @@ from typing import Literal
 from lab.explain import advice
 from lab.explain.curlplan import Plan
 from lab.explain.decide import HopKey
+from lab.explain.ending import refused_handshake
 from lab.explain.facts import Facts
 from lab.explain.route import chosen_by
 from lab.model.scenario import Scenario
@@ -249,6 +250,8 @@ def sni_and_host(plan: Plan, facts: Facts) -> Hop:
     if read and failed is not None and failed.stopped == "client-hello":  # the server's answer to the ClientHello
         did = f"answered it with alert {failed.alert}" if failed.alert else _HUNG_UP.get(failed.hangup, "hung up")
         return hop(f"SNI {named}; {facts.server} {did}, no ServerHello", "fail")
+    if read and failed is not None and refused_handshake(facts):
+        return hop(f"SNI {named}; {facts.server} refused the handshake with alert {failed.alert}", "fail")
     if read:
         return hop(f"SNI {named}{host}")
     if facts.server_garbage is not None and facts.tls_ok is None and failed is None:
@@ -282,7 +285,7 @@ def server_certificate(plan: Plan, facts: Facts) -> Hop:
         return hop(f"never received: {facts.server} sent its ServerHello and hung up before its certificate", "fail")
     if facts.bytes_out == 0 or (facts.verbose and "IN Server hello" not in facts.curl.handshake):
         return hop(f"never received: {facts.server} sent no ServerHello", "skip")
-    if failed is not None and failed.stopped == "client-hello":
+    if failed is not None and (failed.stopped == "client-hello" or refused_handshake(facts)):
         return hop(f"never received: {facts.server} ended the handshake at the ClientHello", "skip")
     if plan.verify_name is None or (facts.curl.verify_result not in (None, "ok")):
         why = f" (curl: {facts.curl.verify_result}, continuing anyway)" if facts.curl.verify_result else ""
