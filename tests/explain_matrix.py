@@ -188,6 +188,10 @@ ROWS = [
     Row("resolve-wrong-port", "curl -sS --resolve mydomain:80:88.88.88.88 https://mydomain", "client DNS", "resolve", ("TCP 198.0.8.245:443",)),
     Row("tls-version-mismatch", f"curl -v --tls-max 1.2 --resolve mydomain:443:88.88.88.93 {CERT} https://mydomain", "TLS version", "sni", ("alert protocol_version",)),
     Row("proxy-refuses-outside-lab", "curl -sS --connect-to mydomain:443:192.0.2.14:443 -x http://10.9.9.9:3128 https://mydomain", "proxy", "proxy", ("403 Forbidden",)),
+    Row("glb-sni-picks", "curl -v --resolve api.mydomain:443:88.88.88.94 https://api.mydomain/", "--resolve", "resolve", ("TCP 88.88.88.94:443",)),
+    Row("glb-sni-none", "curl -v https://88.88.88.94/", "SNI", "sni", ("TLS ClientHello, SNI none",), both=True),
+    Row("glb-sni-none-tls12", "curl -sS --tls-max 1.2 https://88.88.88.94/", "SNI", "sni", ("TLS ClientHello, SNI none",)),
+    Row("glb-sni-unknown", "curl -sS --resolve other.mydomain:443:88.88.88.94 https://other.mydomain/", "cert check", "server-cert", ("curl refuses the certificate: name check fails",)),
     Row("host-header-override", f"curl -sS {PIN} {CERT} -H 'Host: other' https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
     *BEHAVIOURS,
 ]  # fmt: skip

@@ -160,3 +160,48 @@ GOOD = [
 @pytest.mark.parametrize("text", GOOD)
 def test_lab_check_accepts(tmp_path: Path, text: str) -> None:
     assert scenario.load(variant(tmp_path, text + "\n")).hosts["glb"].kind == "glb"
+
+
+# --- which certificate the load balancer presents: by SNI, else the primary one ------------------------------
+
+SNI_CERTS = dataclasses.replace(
+    REJECT,
+    more_certs=(
+        CertSpec(names=("api.mydomain",)),
+        CertSpec(names=("*.apps.mydomain",)),
+        CertSpec(names=(), ips=("88.88.88.88",)),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("sni", "index"),
+    [
+        ("mydomain", 0),  # the primary one's own name
+        ("api.mydomain", 1),
+        ("API.MYDOMAIN.", 1),  # names ignore case and a trailing dot
+        ("shop.apps.mydomain", 2),  # a wildcard, one label deep
+        ("a.shop.apps.mydomain", 0),  # not two: the primary one
+        ("other.mydomain", 0),  # no certificate carries it: the primary one
+        (None, 0),  # no SNI (an address in the URL): the primary one, whatever the others carry
+        ("88.88.88.88", 0),  # a certificate for an address is never chosen by a name
+    ],
+)
+def test_the_certificate_is_chosen_by_sni_else_the_primary(sni: str | None, index: int) -> None:
+    assert SNI_CERTS.certificate_for(sni) == index
+
+
+def test_more_certs_are_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        'title = "t"\n[hosts.glb]\nkind = "glb"\naddress = "88.88.88.88:443"\n'
+        'more_certs = [{ names = ["api.mydomain"] }, { names = ["bad name"] }]\n'
+        '[[steps]]\nrun = "curl https://mydomain"\n'
+    )
+    with pytest.raises(ScenarioError) as failed:
+        scenario.load(path)
+    assert "w.toml:5" in str(failed.value) and "'bad name' is not a DNS name" in str(failed.value)
+    path.write_text(path.read_text().replace(', { names = ["bad name"] }', ""))
+    settings = scenario.load(path).hosts["glb"].settings
+    assert isinstance(settings, GlbSettings)
+    assert [c.names for c in settings.more_certs] == [("api.mydomain",)]

@@ -16,6 +16,7 @@ from lab.explain.route import cert_name
 from lab.model.events import TlsFailed
 from lab.model.scenario import Scenario
 from lab.protocols.curlexit import CurlExit
+from lab.protocols.netaddr import is_ip
 
 LAB_PAIR = "--cert certs/client.crt --key certs/client.key"
 # The alert OpenSSL chooses for each client-certificate problem (lab.hosts.glb.mtls), and Google's statusDetails.
@@ -284,6 +285,24 @@ def sni(cause: str, plan: Plan, scenario: Scenario, server: str | None) -> str:
     return (
         f"{server} serves no site named {plan.url.host}: ask for a name it serves, {pin} (the same address), or "
         f"have it configured for {plan.url.host}."
+    )
+
+
+def sni_certificate(plan: Plan, scenario: Scenario, server: str | None, names: str) -> str:
+    """A load balancer presented its primary certificate for want of SNI naming another of its certificates."""
+    assert plan.url is not None
+    name = next((n for n in names.split(", ") if not is_ip(n) and not n.startswith("*")), None)
+    host = scenario.hosts.get(server or "")
+    address = host.ip if host else plan.url.host
+    pick = (
+        f"put a name it carries in the URL, https://{name} with --resolve {name}:{plan.url.port}:{address}, so "
+        "SNI picks it"
+        if name
+        else "put a name in the URL that one of its certificates carries, so SNI picks that one"
+    )
+    return (
+        f"The certificate for {plan.url.host} is chosen by SNI, and SNI never carries an address: {pick}; or make "
+        "that certificate the primary one (the first of the target proxy's sslCertificates)."
     )
 
 

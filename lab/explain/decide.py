@@ -20,7 +20,7 @@ from typing import Literal
 
 from lab.explain import advice, proxydecide, route
 from lab.explain.curlplan import Plan
-from lab.explain.ending import followed
+from lab.explain.ending import followed, sni_choice
 from lab.explain.facts import Facts
 from lab.model.deciders import Decider, lead
 from lab.model.scenario import Scenario
@@ -29,8 +29,8 @@ from lab.protocols.curlexit import CurlExit
 HopKey = Literal["command-line", "resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
 # Diagram rows a decision can mark (lab.explain.diagram tags each row with one of these).
 Mark = Literal[
-    "usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "version", "sni", "cert-fail", "alert", "own-cert",
-    "proxy-tls",
+    "usage", "no-address", "tcp", "ask", "proxy-dns", "refusal", "version", "sni", "hello", "cert-fail", "alert",
+    "own-cert", "proxy-tls",
 ]  # fmt: skip
 # A server refusing the ClientHello over its server name: it serves no such name, or needs one and got none.
 _SNI_ALERTS = ("unrecognized_name", "handshake_failure", "access_denied", "illegal_parameter", "missing_extension")
@@ -160,6 +160,23 @@ def _sni(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision
     )  # fmt: skip
 
 
+def _sni_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """curl's name check refused the certificate a load balancer chose by SNI (its primary one, for no SNI or an
+    unknown name), while it holds another for the URL's host: the SNI decided which certificate came."""
+    choice = sni_choice(plan, facts, scenario)
+    if choice is None:
+        return None
+    sent, presented, instead = choice
+    fact = (
+        f"curl sent {sent}, so {facts.server} presented its primary certificate ({presented}), which curl's name "
+        f"check refused; its certificate for {plan.url.host if plan.url else '?'} ({instead}) is chosen by SNI only"
+    )
+    return Decision(
+        decider="SNI", hop="sni", cause="primary-certificate", fact=fact, outcome=outcome,
+        change=advice.sni_certificate(plan, scenario, facts.server, instead), marks=("hello",),
+    )  # fmt: skip
+
+
 def _server_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
     """curl's own check of the server's certificate (its name, its chain, its dates) failed."""
     problem = facts.curl_cert_problem
@@ -205,5 +222,6 @@ def _client_cert_check(
 
 # In the order curl meets them (the routing comes after: lab.explain.route).
 _CHECKS = (
-    _command_line, _own_certificate, _proxy, _tls_version, _sni, _server_certificate, _client_certificate,
+    _command_line, _own_certificate, _proxy, _tls_version, _sni, _sni_certificate, _server_certificate,
+    _client_certificate,
 )  # fmt: skip

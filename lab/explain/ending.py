@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from lab.explain.curlplan import Plan
 from lab.explain.facts import Facts
+from lab.model.certspec import CertSpec
+from lab.model.glbsettings import GlbSettings, name_matches
+from lab.model.scenario import Scenario
 from lab.protocols.curlexit import CurlExit
+from lab.protocols.netaddr import is_ip
 
 _HANGUPS = {"fin": "closed the connection", "rst": "reset the connection", "hold": "held the connection, silent"}
 _NO_ANSWER = {
@@ -189,3 +193,33 @@ def _probe(plan: Plan, facts: Facts) -> str:
     assert facts.server_address is not None
     name = f" -servername {plan.sni}" if plan.sni else " (no -servername: curl sent no SNI)"
     return f"check that it is the server you meant (openssl s_client -connect {facts.server_address}{name})."
+
+
+def sni_choice(plan: Plan, facts: Facts, scenario: Scenario) -> tuple[str, str, str] | None:
+    """When a load balancer's choice of certificate by SNI made curl's name check fail: (what curl sent, the
+    names of the certificate presented, the names of the one it holds for the URL's host); None otherwise."""
+    host = scenario.hosts.get(facts.server or "")
+    settings = host.settings if host else None
+    problem = facts.curl_cert_problem or ""
+    if not isinstance(settings, GlbSettings) or not settings.more_certs or plan.url is None:
+        return None
+    if "subject name" not in problem.lower() and "does not match" not in problem.lower():
+        return None
+    _, sni = facts.sni_read
+    chosen = settings.certificate_for(sni)
+    certs = (settings.cert, *settings.more_certs)
+    holding = [spec for spec in certs if _covers(spec, plan.url.host)]
+    if not holding or certs[chosen] in holding:
+        return None
+    sent = f"SNI {sni}" if sni else f"no SNI (the URL names the address {plan.url.host})"
+    return sent, _names(certs[chosen]), _names(holding[0])
+
+
+def _covers(spec: CertSpec, host: str) -> bool:
+    if is_ip(host):
+        return host in spec.ips
+    return any(name_matches(pattern, host) for pattern in (*spec.names, *(v for k, v in spec.subject if k == "CN")))
+
+
+def _names(spec: CertSpec) -> str:
+    return ", ".join((*spec.names, *spec.ips)) or dict(spec.subject).get("CN", "?")

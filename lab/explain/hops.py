@@ -19,7 +19,7 @@ from typing import Literal
 from lab.explain import advice
 from lab.explain.curlplan import Plan
 from lab.explain.decide import HopKey
-from lab.explain.ending import refused_handshake
+from lab.explain.ending import refused_handshake, sni_choice
 from lab.explain.facts import Facts
 from lab.explain.route import chosen_by
 from lab.model.scenario import Scenario
@@ -56,7 +56,7 @@ def all_hops(plan: Plan, facts: Facts, scenario: Scenario, decisive: HopKey) -> 
             proxy(plan, facts),
             *([dns] if dns else []),
             tcp_target(plan, facts),
-            sni_and_host(plan, facts),
+            sni_and_host(plan, facts, scenario),
             server_certificate(plan, facts),
             client_certificate(plan, facts, scenario),
             answer(facts),
@@ -233,7 +233,7 @@ def tcp_target(plan: Plan, facts: Facts) -> Hop:
     return Hop(key="tcp", title="TCP target", text=f"nothing accepted a connection at {tried}{said}", status="fail")
 
 
-def sni_and_host(plan: Plan, facts: Facts) -> Hop:
+def sni_and_host(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     assert plan.url is not None
 
     def hop(text: str, status: Status = "info") -> Hop:
@@ -250,6 +250,9 @@ def sni_and_host(plan: Plan, facts: Facts) -> Hop:
     if read and failed is not None and failed.stopped == "client-hello":  # the server's answer to the ClientHello
         did = f"answered it with alert {failed.alert}" if failed.alert else _HUNG_UP.get(failed.hangup, "hung up")
         return hop(f"SNI {named}; {facts.server} {did}, no ServerHello", "fail")
+    choice = sni_choice(plan, facts, scenario) if read else None
+    if choice is not None:  # a load balancer chose its certificate by it
+        return hop(f"SNI {named}, so {facts.server} presented its primary certificate ({choice[1]})", "fail")
     if read and failed is not None and refused_handshake(facts):
         return hop(f"SNI {named}; {facts.server} refused the handshake with alert {failed.alert}", "fail")
     if read:

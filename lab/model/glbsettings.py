@@ -101,7 +101,7 @@ class Route:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GlbSettings:
-    cert: CertSpec
+    cert: CertSpec  # the primary certificate (the target proxy's first sslCertificates entry)
     mode: Mode | None  # None: no mTLS policy at all
     anchors: tuple[str, ...] = ("client-ca",)
     allowlist: tuple[str, ...] = ()
@@ -114,12 +114,36 @@ class GlbSettings:
     log: LogPolicy = LogPolicy()
     routes: tuple[Route, ...] = ()
     custom_headers: tuple[glbheaders.CustomHeader, ...] = ()
+    more_certs: tuple[CertSpec, ...] = ()  # the target proxy's other sslCertificates, chosen by SNI
+
+    def certificate_for(self, sni: str | None) -> int:
+        """Which certificate the load balancer presents for server name ``sni``: 0 for the primary one, else the
+        1-based index into ``more_certs``. Google: a certificate whose CN or SAN matches the SNI hostname; the
+        primary one when none does, or when the client sent no SNI (load-balancing/docs/ssl-certificates)."""
+        if not sni:
+            return 0
+        for index, spec in enumerate((self.cert, *self.more_certs)):
+            if any(name_matches(pattern, sni) for pattern in (*spec.names, *(v for k, v in spec.subject if k == "CN"))):
+                return index
+        return 0
 
 
-KEYS = {"cert", "mtls", "tls", "failure_style", "logging", "url_map", "custom_headers", "load_balancer", "region"}
+KEYS = {
+    "cert", "more_certs", "mtls", "tls", "failure_style", "logging", "url_map", "custom_headers", "load_balancer",
+    "region",
+}  # fmt: skip
 
 
-def read(table: Table, cert: CertSpec) -> GlbSettings:
+def name_matches(pattern: str, name: str) -> bool:
+    """A certificate name matches a host name: exactly (ignoring case), or ``*.example.com`` one label deep."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
+
+
+def read(table: Table, cert: CertSpec, more_certs: tuple[CertSpec, ...] = ()) -> GlbSettings:
     table.only(KEYS, "setting '{}' for a glb host")
     mtls = table.sub("mtls", 'mtls (like { mode = "REJECT_INVALID" })')
     mtls.only({"mode", "trust_anchors", "allowlist", "simulate"}, "mtls key '{}'")
@@ -149,6 +173,7 @@ def read(table: Table, cert: CertSpec) -> GlbSettings:
         log=_logging(table),
         routes=_routes(table),
         custom_headers=_headers(table),
+        more_certs=more_certs,
     )
 
 

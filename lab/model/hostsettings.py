@@ -77,7 +77,8 @@ HostSettings = GlbSettings | BackendSettings | ResetSettings | ProxySettings | O
 def read(kind: str, name: str, table: Table) -> HostSettings:
     """The settings of a host of ``kind`` (its table without ``kind`` and ``address``)."""
     if kind == "glb":
-        return glbsettings.read(table, read_cert(name, table))
+        more = tuple(cert_spec(name, entry) for _, entry in table.entries("more_certs", "a certificate", _MORE))
+        return glbsettings.read(table, read_cert(name, table), more)
     if kind == "backend":
         table.only({"tls", "cert", "label", "status"}, "setting '{}' for a backend host")
         return BackendSettings(
@@ -115,8 +116,15 @@ def _proxy(kind: str, name: str, table: Table) -> ProxySettings:
     )
 
 
+_MORE = 'a certificate looks like { names = ["api.mydomain"] }'
+
+
 def read_cert(name: str, table: Table) -> CertSpec:
-    cert = table.sub("cert", "'cert'")
+    return cert_spec(name, table.sub("cert", "'cert'"))
+
+
+def cert_spec(name: str, cert: Table) -> CertSpec:
+    """A certificate's settings (``names``, ``ips``, ``subject``, ``issuer``, ``expired``, ``intermediate``)."""
     cert.only({"names", "ips", "subject", "issuer", "expired", "intermediate"}, "cert key '{}'")
     names = cert.strings("names", [name], "cert.names must be a list of DNS names")
     for i, dns_name in enumerate(names):

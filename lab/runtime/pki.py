@@ -135,9 +135,10 @@ class Pki:
 
     # -- public API -------------------------------------------------------------------------------
 
-    def server(self, host: Host) -> Pair:
-        """The certificate a TLS host presents, made from its ``cert`` settings."""
-        cert = getattr(host.settings, "cert", None)
+    def server(self, host: Host, other: CertSpec | None = None) -> Pair:
+        """The certificate a TLS host presents, made from its ``cert`` settings (or ``other``: another of its
+        certificates, as a load balancer with several has)."""
+        cert = other or getattr(host.settings, "cert", None)
         if not isinstance(cert, CertSpec):  # a plain HTTP proxy has none
             raise TypeError(f"a {host.kind} host presents no certificate")
         spec = {

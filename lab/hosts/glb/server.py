@@ -85,6 +85,10 @@ class LoadBalancer:
         self.trust = trust_config(world.pki, settings)
         pair = world.pki.server(host)
         self.context = tls_context(str(pair.cert), str(pair.key), settings)
+        if settings.more_certs:  # more certificates: the one for the client's SNI, else the primary (Google's rule)
+            others = [world.pki.server(host, spec) for spec in settings.more_certs]
+            self.by_sni = [tls_context(str(p.cert), str(p.key), settings) for p in others]
+            self.context.set_tlsext_servername_callback(self._choose_certificate)
         # empty-reply lets even a missing certificate finish the handshake, and refuses afterwards
         required = settings.mode == "REJECT_INVALID" and settings.failure_style != "empty-reply"
         self.chain_policy = (
@@ -94,6 +98,14 @@ class LoadBalancer:
         )
         self.rng = random.Random()
         self._verdicts: OrderedDict[bytes, tuple[int, mtls.Verdict]] = OrderedDict()
+
+    def _choose_certificate(self, conn: SSL.Connection) -> None:
+        """OpenSSL's ServerName callback: switch to the certificate for the SNI (the client-certificate policy
+        stays the primary context's: OpenSSL keeps the verify settings of the context the connection began with)."""
+        sni = conn.get_servername()
+        index = self.settings.certificate_for(sni.decode("ascii", "replace") if sni else None)
+        if index:
+            conn.set_context(self.by_sni[index - 1])
 
     def judge(self, chain: list[bytes]) -> mtls.Verdict:
         """The verdict on a chain (DER, as sent), remembered for the current minute: clients repeat the same
