@@ -214,6 +214,7 @@ def test_run_json_has_one_object_per_step_with_the_explanation() -> None:
     assert record["problems"] == []
     explain = record["explain"]
     assert (explain["decisive"], explain["decisive_hop"], explain["drift"]) == ("client DNS", "resolve", [])
+    assert (explain["cause"], explain["ending"]) == ("hosts-file", "hello-hangup")  # the host at the address hung up
     assert [h["key"] for h in explain["hops"] if h["decisive"]] == ["resolve"]
     assert explain["lesson"] == (
         "Client DNS decided: the client's hosts file says mydomain is 198.0.8.245, so curl went to reset "
@@ -236,8 +237,9 @@ def test_exec_json_carries_the_same_explanation_as_run_json() -> None:
     assert done.returncode == record["exit_code"] == 56  # lab exec exits with curl's code
     assert set(record) == {"curl", "exit_code", "error", "reached", "tunnel", "proxy_env", "events", "explain"}
     explain = record["explain"]
-    assert set(explain) == {"decisive", "decisive_hop", "lesson", "change", "hops", "drift"}
+    assert set(explain) == {"decisive", "decisive_hop", "cause", "ending", "lesson", "change", "hops", "drift"}
     assert (explain["decisive"], explain["decisive_hop"]) == ("client-cert check", "client-cert")
+    assert (explain["cause"], explain["ending"]) == ("missing", "")
     assert [h["key"] for h in explain["hops"] if h["decisive"]] == ["client-cert"]
     assert [set(h) for h in explain["hops"]] == [{"key", "title", "text", "status", "decisive"}] * len(explain["hops"])
     assert explain["change"] == (

@@ -53,6 +53,8 @@ class Verdict:
         return {
             "decisive": self.decisive,
             "decisive_hop": self.decision.hop,
+            "cause": self.decision.cause,  # finer than the decider: "expired", "no-sni", "proxy-untrusted", ...
+            "ending": self.decision.ending,  # when the routing decided: what the host did ("hello-hangup", ...)
             "lesson": self.lesson,
             "change": self.change,
             "hops": [asdict(h) for h in self.hops],
