@@ -21,10 +21,12 @@ from lab.model.events import (
     Event,
     Forwarded,
     LimitReached,
+    NoAnswer,
     Resolved,
     ResponseSent,
     TlsFailed,
     TlsOk,
+    TunnelRefused,
     TunnelRequested,
 )
 from lab.model.outcome import CurlResult
@@ -87,6 +89,35 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     problems += _answer(result, verdict, events)
     received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
     problems += _arrows(verdict, events, received)
+    problems += _host_behaviour(verdict, events, received, proxies)
+    return problems
+
+
+_SAID_ALERT = re.compile(r"(?:answered it with|refused the handshake with|refused the ClientHello with) alert (\w+)")
+_FOLLOWED = re.compile(r"(\S+)'s (\d{3}) to ")
+
+
+def _host_behaviour(verdict: Verdict, events: tuple[Event, ...], received: set[str], proxies: set[str]) -> list[str]:
+    """What the explanation says a host did - an alert, a refusal, a redirect followed - the host reported."""
+    problems = []
+    texts = [verdict.lesson, *(h.text for h in verdict.hops)]
+    sent = {e.alert for e in events if isinstance(e, TlsFailed) and e.alert} | received
+    for text in texts:
+        for alert in _SAID_ALERT.findall(text):
+            if alert not in sent:
+                problems.append(f"{text!r} names alert {alert}, but no host sent it ({sent})")
+    redirected = {(e.host, str(e.status)) for e in events if isinstance(e, ResponseSent) and e.location}
+    for host, status in _FOLLOWED.findall(verdict.lesson):
+        if (host, status) not in redirected:
+            problems.append(f"the lesson says {host} redirected with {status}; the hosts report {redirected}")
+    proxy = next((h for h in verdict.hops if h.key == "proxy"), None)
+    refused = any(isinstance(e, TunnelRefused) and e.host in proxies for e in events)
+    if proxy is not None and "it refused:" in proxy.text and not refused:
+        problems.append(f"proxy hop {proxy.text!r}, but no proxy reported a refusal")
+    if "never answered" in verdict.lesson or "without an answer" in verdict.lesson:
+        quiet = any(isinstance(e, NoAnswer | TunnelRefused) or (isinstance(e, TlsFailed) and e.hangup) for e in events)
+        if not quiet:
+            problems.append("the lesson says a host gave no answer, but none reported holding or hanging up")
     return problems
 
 

@@ -359,7 +359,7 @@ async def test_sampling_drops_entries_and_says_so(lab: LabFactory, tmp_path: Pat
             '[hosts.glb]\nmtlss = "x"\n',
             3,
             "unknown setting 'mtlss' for a glb host (expected one of: cert, custom_headers, failure_style, "
-            "load_balancer, logging, mtls, region, tls, url_map)",
+            "load_balancer, logging, more_certs, mtls, region, tls, url_map)",
         ),
     ],
 )

@@ -200,7 +200,8 @@ def test_more_certs_are_read_and_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError) as failed:
         scenario.load(path)
-    assert "w.toml:5" in str(failed.value) and "'bad name' is not a DNS name" in str(failed.value)
+    assert "w.toml:5" in str(failed.value)
+    assert "'bad name' is not a DNS name" in str(failed.value)
     path.write_text(path.read_text().replace(', { names = ["bad name"] }', ""))
     settings = scenario.load(path).hosts["glb"].settings
     assert isinstance(settings, GlbSettings)
