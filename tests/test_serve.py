@@ -129,7 +129,9 @@ async def test_a_browser_runs_the_real_curl_in_its_own_lab(tmp_path: Path) -> No
         tab = await browser.open(server.urls[0])
         await page_loaded(tab)
         await screen_when(tab, r"^curl: \(35\)")
-        await tab.type("grep -c only-in-lab-one /etc/hosts\n")
+        columns, rows = await tab.evaluate("[labTerminal.cols, labTerminal.rows]")
+        await tab.type("stty size; grep -c only-in-lab-one /etc/hosts\n")  # the shell took the new tab's size
+        await screen_when(tab, rf"^{rows} {columns}$")
         await screen_when(tab, r"^1$")
         assert len([line for line in server.log if "lab started" in line]) == 2
 

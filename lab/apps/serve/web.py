@@ -83,6 +83,7 @@ class Hub:
         """The learner's running lab, or a new one; a sentence instead when the machine's labs are all in use."""
         lab = self.labs.get(learner.number)
         if lab is not None and not lab.ended.is_set():
+            lab.resize(columns, rows)  # the returning browser's size, as tmux does on attach
             return lab
         if len(self.labs) >= self.cap:
             return f"all {self.cap} labs on this machine are in use; try again when someone has finished"
