@@ -164,6 +164,9 @@ def _one_decision(verdict: Verdict) -> list[str]:
     marked = [h.key for h in verdict.hops if h.decisive]
     if marked != [verdict.decision.hop]:
         problems.append(f"decisive hops {marked}, decision names {verdict.decision.hop}")
+    options = {"--resolve", "--connect-to"}  # an option that decided is named on the hop marked decisive
+    if verdict.decisive in options and not any(h.decisive and verdict.decisive in h.text for h in verdict.hops):
+        problems.append(f"{verdict.decisive} decided, but the hop marked decisive does not name it")
     said = deciders.claims(verdict.lesson)
     if set(said) != {verdict.decisive}:
         problems.append(f"lesson claims {sorted(said)}, decider is {verdict.decisive}")

@@ -146,7 +146,7 @@ ROWS = [
     Row("pinned-ok-tls12-quiet", f"curl -sS --tls-max 1.2 {PIN} {CERT} https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
     Row("pinned-insecure-ok", f"curl -sS -k {PIN} {CERT} https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
     Row("proxy-ignores-resolve", f"curl -v {PIN} {CERT} {PROXY} https://mydomain", "proxy DNS", "proxy-dns", ("CONNECT mydomain:443", "DNS mydomain → 10.1.1.1")),
-    Row("proxy-connect-to", f"curl -v --connect-to mydomain:443:88.88.88.88:443 {CERT} {PROXY} https://mydomain", "--connect-to", "proxy-dns", ("CONNECT 88.88.88.88:443",)),
+    Row("proxy-connect-to", f"curl -v --connect-to mydomain:443:88.88.88.88:443 {CERT} {PROXY} https://mydomain", "--connect-to", "resolve", ("CONNECT 88.88.88.88:443",)),
     Row("connect-to-direct", f"curl -sS --connect-to mydomain:443:88.88.88.88:443 {CERT} https://mydomain", "--connect-to", "resolve", ("TCP 88.88.88.88:443",)),
     Row("connect-to-nothing-there", "curl -sS --connect-to mydomain:443:88.88.88.88:8443 https://mydomain", "--connect-to", "resolve", ("TCP 88.88.88.88:8443: nothing accepted",)),
     Row("socks5-client-resolves", f"curl -v {PIN} {CERT} -x socks5://10.9.9.9:1080 https://mydomain", "--resolve", "resolve", ("SOCKS5 CONNECT 88.88.88.88:443",)),

@@ -169,7 +169,8 @@ def test_the_readme_shows_step_2_of_proxy_resolve_exactly_as_lab_run_prints_it(q
 
 # The lines that carry the ◀ decisive mark in each step of proxy-resolve at 118 columns (the whole hop block
 # first): --resolve marks client resolution and the TCP arrow to the load balancer; proxy DNS marks its own hop,
-# the CONNECT and the proxy's lookup; --connect-to marks what the proxy was asked.
+# the CONNECT and the proxy's lookup; --connect-to marks client resolution (where it names the swap) and what the
+# proxy was asked.
 PROXY_RESOLVE_MARKS = {
     1: [
         " ▶  client resolution   mydomain → 88.88.88.88 from --resolve mydomain:443:88.88.88.88   ◀ decisive",
@@ -182,8 +183,10 @@ PROXY_RESOLVE_MARKS = {
         "   │                           ◆ DNS mydomain → 10.1.1.1   │    ◀ decisive",
     ],
     3: [
-        " ▶  proxy DNS           asked CONNECT 88.88.88.88:443; 88.88.88.88 is an address: the proxy makes no "
-        "lookup (glb)",
+        " ▶  client resolution   --connect-to mydomain:443:88.88.88.88:443 replaces mydomain:443 with "
+        "88.88.88.88:443; curl",
+        "                        looks up only the proxy's host 10.9.9.9 (IP literal); the target 88.88.88.88 is an "
+        "address.",
         "                        ◀ decisive",
         "   │────── CONNECT 88.88.88.88:443 ──────▶│                                      │    ◀ decisive",
     ],
@@ -475,7 +478,7 @@ def test_the_report_of_a_real_run_needs_nothing_from_the_network(quiz_run: QuizR
     parsed.feed(html)
     assert parsed.fetches == []
     assert parsed.steps == ["proxy-resolve-1", "proxy-resolve-2", "proxy-resolve-3"]
-    assert [cells[1] for cells in parsed.decisive] == ["client resolution", "proxy DNS", "proxy DNS"]
+    assert [cells[1] for cells in parsed.decisive] == ["client resolution", "proxy DNS", "client resolution"]
     assert "<h3>Load balancer log entries</h3>" in html
     assert "3/3 steps behaved as expected" in html
 

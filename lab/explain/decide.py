@@ -73,8 +73,8 @@ def decide(plan: Plan, facts: Facts, scenario: Scenario) -> Decision:
     hop: HopKey = "resolve"
     if decider == "proxy DNS":
         hop, marks = "proxy-dns", ("ask", "proxy-dns", "refusal")
-    elif facts.proxy is not None:  # the routing decision travelled in what the proxy was asked
-        hop, marks = ("proxy-dns" if decider == "--connect-to" else "resolve"), ("ask",)
+    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked
+        marks = ("ask",)
     return Decision(
         decider=decider, hop=hop, cause=cause, fact=fact, outcome=outcome, change=change, marks=marks, ending=ending
     )

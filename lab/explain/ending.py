@@ -42,21 +42,30 @@ class Ending:
 
 def ending(plan: Plan, facts: Facts) -> Ending | None:
     """What the server did instead of answering (or the redirect it answered with), when it says so."""
-    refused = facts.refused
-    if facts.server is None and refused is not None and not facts.proxy_refused_itself:
-        target = facts.asked.target if facts.asked else plan.tunnel
-        return Ending(
-            kind="proxy-unreached",
-            fact=f"the proxy could not reach {target} ({refused.summary or refused.reason})",
-            label=refused.summary.split(":")[0] or "refused",
-            advice=f"The proxy connects to {target} from its own network, and nothing answered it there: check the "
-            "address and port the proxy was asked for.",
-        )
     if facts.server is None:
-        return None
+        return _proxy_unreached(plan, facts)
     where = f"the host at {facts.server_address} ({facts.server})"
     if facts.limit is not None:
         return _limit(facts, where)
+    return _handshake(plan, facts, where) or _after_request(plan, facts, where)
+
+
+def _proxy_unreached(plan: Plan, facts: Facts) -> Ending | None:
+    refused = facts.refused
+    if refused is None or facts.proxy_refused_itself:
+        return None
+    target = facts.asked.target if facts.asked else plan.tunnel
+    return Ending(
+        kind="proxy-unreached",
+        fact=f"the proxy could not reach {target} ({refused.summary or refused.reason})",
+        label=refused.summary.split(":")[0] or "refused",
+        advice=f"The proxy connects to {target} from its own network, and nothing answered it there: check the "
+        "address and port the proxy was asked for.",
+    )
+
+
+def _handshake(plan: Plan, facts: Facts, where: str) -> Ending | None:
+    """The server stopped the TLS handshake, or never spoke TLS."""
     check = _probe(plan, facts)
     failed = facts.tls_failed
     if failed is not None and failed.stopped == "client-hello":
@@ -108,7 +117,7 @@ def ending(plan: Plan, facts: Facts) -> Ending | None:
             advice=f"Port {port} there speaks http://, not https://: use http://{plan.url.authority}/ for it, or the "
             "port that speaks TLS.",
         )
-    return _after_request(plan, facts, where)
+    return None
 
 
 def _after_request(plan: Plan, facts: Facts, where: str) -> Ending | None:

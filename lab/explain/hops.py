@@ -89,7 +89,7 @@ def client_resolution(plan: Plan, facts: Facts) -> Hop:
                 f"curl looks up only the proxy's host {proxy.host} ({look.how}); it sends the name "
                 f"{plan.target_host} to the proxy unresolved.{unused}"
             )
-        return Hop(key="resolve", title="client resolution", text=text)
+        return Hop(key="resolve", title="client resolution", text=_connect_to(plan) + text)
     found = plan.target_lookup or look
     how = {"hosts file": f"the hosts file ({found.entry})", "--resolve": f"--resolve {found.entry}"}.get(found.how)
     text = f"{found.name} → {found.address} from {how}" if found.address else f"{found.name}: not in the hosts file"
@@ -97,10 +97,16 @@ def client_resolution(plan: Plan, facts: Facts) -> Hop:
         text = f"{found.name} is an IP address: no lookup"
     elif found.how != "--resolve":
         text += _unused_resolve(plan.options.resolve, found.name, found.port)
-    if plan.connect_to:
-        target = f"{plan.target_host}:{plan.target_port}"
-        text = f"--connect-to {plan.connect_to} replaces {url.host}:{url.port} with {target}; {text}"
-    return Hop(key="resolve", title="client resolution", text=text, status="ok" if found.address else "fail")
+    status: Status = "ok" if found.address else "fail"
+    return Hop(key="resolve", title="client resolution", text=_connect_to(plan) + text, status=status)
+
+
+def _connect_to(plan: Plan) -> str:
+    """The --connect-to swap, said first: it happens before any lookup, with or without a proxy."""
+    if not plan.connect_to or plan.url is None:
+        return ""
+    url, target = plan.url, f"{plan.target_host}:{plan.target_port}"
+    return f"--connect-to {plan.connect_to} replaces {url.host}:{url.port} with {target}; "
 
 
 def _unused_resolve(entries: tuple[str, ...], name: str, port: int) -> str:

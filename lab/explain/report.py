@@ -81,6 +81,25 @@ def _lines(lines: list[str]) -> str:
     return f"<pre>{escape(chr(10).join(lines))}</pre>" if lines else ""
 
 
+def _hops_html(verdict: Verdict) -> str:
+    """The hop table and the sequence diagram, the decisive hop and arrow highlighted."""
+    rows = []
+    for hop in verdict.hops:
+        cls = "decisive" if hop.decisive else hop.status
+        mark = "▶" if hop.decisive else {"ok": "✓", "fail": "✗", "skip": "·"}.get(hop.status, "•")
+        tail = " — decisive" if hop.decisive else ""
+        rows.append(
+            f"<tr class='{cls}'><td>{mark}</td><th>{escape(hop.title)}</th><td>{escape(hop.text)}{tail}</td></tr>"
+        )
+    seq = []
+    for row in sequence(verdict):
+        span = "hl" if row.decisive else ("failed" if row.failed else "")
+        text = escape(row.line)
+        seq.append(f"<span class='{span}'>{text}</span>" if span else text)
+    diagram = _section("Sequence", "<pre class='seq'>" + "\n".join(seq) + "</pre>")
+    return f"<table class='hops'>{''.join(rows)}</table>\n{diagram}"
+
+
 def _step_html(record: StepRecord) -> str:
     step, result, verdict = record.step, record.result, record.verdict
     suffix = "-" + record.label.replace(" ", "-") if record.label else ""
@@ -90,21 +109,7 @@ def _step_html(record: StepRecord) -> str:
     if step.say:
         out.append(f"<p>{escape(step.say)}</p>")
     out.append(f"<pre class='cmd'>$ {escape(step.run)}</pre>")
-    rows = []
-    for hop in verdict.hops:
-        cls = "decisive" if hop.decisive else hop.status
-        mark = "▶" if hop.decisive else {"ok": "✓", "fail": "✗", "skip": "·"}.get(hop.status, "•")
-        tail = " — decisive" if hop.decisive else ""
-        rows.append(
-            f"<tr class='{cls}'><td>{mark}</td><th>{escape(hop.title)}</th><td>{escape(hop.text)}{tail}</td></tr>"
-        )
-    out.append(f"<table class='hops'>{''.join(rows)}</table>")
-    seq = []
-    for row in sequence(verdict):
-        span = "hl" if row.decisive else ("failed" if row.failed else "")
-        text = escape(row.line)
-        seq.append(f"<span class='{span}'>{text}</span>" if span else text)
-    out.append(_section("Sequence", "<pre class='seq'>" + "\n".join(seq) + "</pre>"))
+    out.append(_hops_html(verdict))
     out.append(f"<p><b>Outcome:</b> {escape(outcome(result))}</p>")
     out.append(f"<div class='lesson'><b>Lesson:</b> {escape(verdict.lesson)}</div>")
     out.append(f"<div class='change'><b>What would change it:</b> {escape(verdict.change)}</div>")

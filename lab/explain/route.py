@@ -52,14 +52,7 @@ def _routing(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     assert plan.url is not None
     assert plan.lookup is not None
     if plan.proxy is not None and plan.lookup.address is None:
-        name = plan.proxy.host
-        return (
-            "client DNS",
-            "not-found",
-            f"the proxy's host {name} is not in the client's hosts file, so curl could not reach the proxy",
-            f"Give the proxy as an address (-x {plan.proxy.scheme}://ADDRESS:{plan.proxy.port}), or add {name} "
-            "to the client's hosts file ([client] hosts).",
-        )
+        return _proxy_not_found(plan.proxy)
     if plan.proxy is not None and plan.resolver == "proxy":
         return _proxy_dns(plan, facts, scenario)
     if plan.connect_to:
@@ -108,6 +101,16 @@ def _routing(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
         "hosts-file",
         f"the client's hosts file says {look.name} is {look.address}{via}, so curl went to {went(facts)}",
         f"To go elsewhere without touching DNS: {pin} (SNI and Host stay {look.name}).",
+    )
+
+
+def _proxy_not_found(proxy: Proxy) -> Route:
+    return (
+        "client DNS",
+        "not-found",
+        f"the proxy's host {proxy.host} is not in the client's hosts file, so curl could not reach the proxy",
+        f"Give the proxy as an address (-x {proxy.scheme}://ADDRESS:{proxy.port}), or add {proxy.host} "
+        "to the client's hosts file ([client] hosts).",
     )
 
 
