@@ -67,3 +67,17 @@ def test_help_teaches_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         "exit codes: 0 ok, 1 an expectation failed, 2 bad input, 3 no network namespaces here, 130 interrupted" in out
     )
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_each_command_help_says_what_it_is_for(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`lab COMMAND --help` describes the command beyond its one-line summary; those that take a scenario or a
+    file show how they are used."""
+    with pytest.raises(SystemExit) as leaving:
+        cli.main([command, "--help"])
+    assert leaving.value.code == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert not description.startswith(("positional arguments", "options")), out
+    if command != "list":
+        assert f"\nexamples:\n  lab {command} " in out

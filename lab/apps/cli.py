@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ examples:
   lab run --all --report out.html            one self-contained HTML report (opens offline)
   lab exec seed --json -- curl -sS https://mydomain
                                              one command in the seed's world; JSON on the last line
-  lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
+  lab exec seed --explain -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain
+                                             curl's own output, then which hop decided and why
   lab up seed                                a shell inside the world; type curl commands yourself
   lab run seed-story --curl .curl/8/curl     replay with another curl (or LAB_CURL=PATH; `make curl8` fetches 8.x)
   lab compare seed-story --curl curl --curl .curl/8/curl
@@ -68,17 +70,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(sub: Any, name: str, summary: str, description: str = "", examples: str = "") -> Any:
+    """A subcommand whose --help says what it is for and shows how it is used."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples.splitlines()) if examples else None
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description or summary, 100),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _add_list(sub: Any) -> None:
-    sub.add_parser("list", help="list scenarios with their titles")
+    _command(sub, "list", "list scenarios with their titles", "The scenarios in scenarios/, each with its title.")
 
 
 def _add_check(sub: Any) -> None:
-    check = sub.add_parser("check", help="validate scenario files (file:line errors)")
+    check = _command(
+        sub,
+        "check",
+        "validate scenario files (file:line errors)",
+        "Load each file as `lab run` would, without starting any host: every mistake is one line naming the file "
+        "and line. Exit 0 when all are valid, 2 otherwise.",
+        "lab check scenarios/my-customer.toml\nlab check scenarios/*.toml",
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
 
 
 def _add_run(sub: Any) -> None:
-    run = sub.add_parser("run", help="replay a scenario's steps with real curl")
+    run = _command(
+        sub,
+        "run",
+        "replay a scenario's steps with real curl",
+        "Start the scenario's hosts on their real addresses in a network namespace of the lab's own, run each "
+        "step's curl command there, and explain where the request went and which hop decided it. A step fails "
+        "(exit 1) when curl or the explanation disagrees with the step's [steps.expect].",
+        "lab run proxy-resolve\nlab run proxy-resolve --quiz\nlab run --all --report out.html\n"
+        "lab run seed-story --curl .curl/8/curl",
+    )
     run.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     run.add_argument("--all", action="store_true", help="replay every scenario in scenarios/")
     run.add_argument("--json", action="store_true", help="one JSON object per step instead of text")
@@ -88,7 +118,14 @@ def _add_run(sub: Any) -> None:
 
 
 def _add_compare(sub: Any) -> None:
-    compare = sub.add_parser("compare", help="replay a scenario with two curls and show what differs per step")
+    compare = _command(
+        sub,
+        "compare",
+        "replay a scenario with two curls and show what differs per step",
+        "Replay the same steps with two curl builds (e.g. the customer's 7.88 and 8.x) and show, per step, "
+        "where exit code, error text or the host reached differ.",
+        "lab compare seed-story --curl .curl/8/curl\nlab compare --all --curl curl --curl .curl/8/curl --json",
+    )
     compare.add_argument("name", nargs="?", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     compare.add_argument("--all", action="store_true", help="compare on every scenario in scenarios/")
     compare.add_argument(
@@ -99,15 +136,36 @@ def _add_compare(sub: Any) -> None:
 
 
 def _add_exec(sub: Any) -> None:
-    exec_ = sub.add_parser("exec", help="run one curl command in a scenario's world")
-    exec_.add_argument("name", metavar="NAME|FILE")
+    exec_ = _command(
+        sub,
+        "exec",
+        "run one curl command in a scenario's world",
+        "Start the scenario's hosts, run one command inside their network and stop them again. curl's stdout, "
+        "stderr and exit code are passed on unchanged; --explain adds the lab's explanation on stderr, --json "
+        "the explanation and the hosts' events as one JSON object on stdout's last line.",
+        "lab exec seed --explain -- curl -v https://mydomain\n"
+        "lab exec seed --json -- curl -sS --resolve mydomain:443:88.88.88.88 https://mydomain\n"
+        "lab exec seed -- env https_proxy=http://10.9.9.9:3128 curl -v https://mydomain",
+    )
+    exec_.add_argument("name", metavar="NAME|FILE", help="scenario name (see lab list) or .toml path")
     exec_.add_argument("--json", action="store_true", help="print one JSON object on the last stdout line")
+    exec_.add_argument(
+        "--explain", action="store_true", help="after curl's output, say which hop decided and why (on stderr)"
+    )
     exec_.add_argument("--curl", metavar="PATH", help=CURL_HELP)
     exec_.add_argument("cmd", nargs="*", metavar="-- COMMAND", help="the command, after --")
 
 
 def _add_logs(sub: Any) -> None:
-    logs = sub.add_parser("logs", help="the load balancer's log entries from the last `lab run NAME`")
+    logs = _command(
+        sub,
+        "logs",
+        "the load balancer's log entries from the last `lab run NAME`",
+        "The entries the fake load balancer wrote as Google Cloud Logging would show them, filtered with the "
+        "same query language (field=value, =~ regex, AND/OR/NOT) as the console and `gcloud logging read`.",
+        "lab logs mtls-logging\nlab logs mtls-logging --filter 'jsonPayload.statusDetails=~\"client_cert\"'\n"
+        "lab logs mtls-logging --format json --limit 2",
+    )
     logs.add_argument("name", metavar="NAME")
     logs.add_argument(
         "--filter", default="", metavar="QUERY", help='Logging query, e.g. jsonPayload.statusDetails=~"client_cert"'
@@ -124,13 +182,30 @@ def _add_logs(sub: Any) -> None:
 
 
 def _add_up(sub: Any) -> None:
-    up = sub.add_parser("up", help="start a scenario's world and open a shell inside it")
+    up = _command(
+        sub,
+        "up",
+        "start a scenario's world and open a shell inside it",
+        "A bash shell inside the scenario's network: type curl commands as the customer would; the hosts' "
+        "events print as they happen and the lab explains each curl after it. exit (or Ctrl-D) ends the lab "
+        "and removes everything it made.",
+        "lab up seed\nlab up proxy-resolve --curl .curl/8/curl",
+    )
     up.add_argument("name", metavar="NAME|FILE")
     up.add_argument("--curl", metavar="PATH", help=CURL_HELP + " (the shell's curl)")
 
 
 def _add_serve(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="browser terminals for learners, each in a lab of its own")
+    serve = _command(
+        sub,
+        "serve",
+        "browser terminals for learners, each in a lab of its own",
+        "Print one URL per learner; each opens a browser terminal running `lab up` in a lab of its own (started "
+        "on the first visit, kept while the tab is open, ended after --idle-timeout). The URL is the learner's "
+        "only key. See docs/workshop-at-scale.md.",
+        "lab serve --learners 30 --scenario proxy-resolve\n"
+        "lab serve --learners 30 --scenario seed --bind 0.0.0.0 --max-labs 15",
+    )
     serve.add_argument("--scenario", required=True, metavar="NAME|FILE", help="the world every learner gets")
     serve.add_argument("--learners", type=int, default=1, metavar="N", help="how many URLs (one lab each)")
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="listen here (0.0.0.0: everywhere)")
@@ -143,12 +218,27 @@ def _add_serve(sub: Any) -> None:
 
 
 def _add_new(sub: Any) -> None:
-    new = sub.add_parser("new", help="write a commented starter scenario to scenarios/NAME.toml")
+    new = _command(
+        sub,
+        "new",
+        "write a commented starter scenario to scenarios/NAME.toml",
+        "A scenario to edit: the seed's network, one step, and a comment on every field (docs/scenarios.md has "
+        "them all).",
+        "lab new my-customer && lab check scenarios/my-customer.toml && lab run my-customer",
+    )
     new.add_argument("name", metavar="NAME")
 
 
 def _add_import(sub: Any) -> None:
-    import_ = sub.add_parser("import", help="draft a scenario from a pasted curl -v transcript")
+    import_ = _command(
+        sub,
+        "import",
+        "draft a scenario from a pasted curl -v transcript",
+        "Read what a customer pasted (a terminal session or a support chat), draft a scenario whose network "
+        "gives the same outcomes with today's curl, replay it once and say which steps reproduce the "
+        "transcript. What the paste does not tell is left as a TODO in the draft.",
+        "lab import chat.txt -o scenarios/my-customer.toml\nlab import chat.txt --no-check",
+    )
     import_.add_argument("transcript", metavar="TRANSCRIPT.txt")
     import_.add_argument("-o", "--output", metavar="FILE", help="write the draft here (default: print it)")
     import_.add_argument(
@@ -255,7 +345,7 @@ def _exec(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     loaded = scenarios.load(args.name)
     from lab.apps.replay import exec_one
 
-    return _in_lab(exec_one, loaded, cmd, args.json, curlbin.choose(args.curl))
+    return _in_lab(exec_one, loaded, cmd, args.json, curlbin.choose(args.curl), args.explain)
 
 
 def _logs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

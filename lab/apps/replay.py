@@ -13,7 +13,7 @@ import trio
 from rich.console import Console
 
 from lab.apps import logs
-from lab.explain.narrate import heading, render
+from lab.explain.narrate import explain_command, heading, render
 from lab.explain.verdict import explain_result
 from lab.model.outcome import CurlBuild
 from lab.model.scenario import Scenario
@@ -23,12 +23,13 @@ from lab.runtime.timeline import Timeline
 from lab.session import cancel_on_terminate, open_lab
 
 
-def _console() -> Console:
+def _console(stderr: bool = False) -> Console:
     """Colour on a terminal; plain text (no escape codes, $COLUMNS or 120 columns) into a pipe or a file."""
-    if sys.stdout.isatty():
-        return Console(highlight=False)
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return Console(highlight=False, stderr=stderr)
     columns = os.environ.get("COLUMNS", "")
-    return Console(highlight=False, width=int(columns) if columns.isdigit() and int(columns) >= 40 else 120)
+    width = int(columns) if columns.isdigit() and int(columns) >= 40 else 120
+    return Console(highlight=False, width=width, stderr=stderr)
 
 
 async def replay(
@@ -92,11 +93,18 @@ async def replay(
     return 1 if failures else 0
 
 
-async def exec_one(scenario: Scenario, cmd: list[str], as_json: bool, curl: CurlBuild | None = None) -> int:
+async def exec_one(
+    scenario: Scenario, cmd: list[str], as_json: bool, curl: CurlBuild | None = None, explain: bool = False
+) -> int:
+    """curl's own output and exit code, as if run at the customer; ``explain`` adds what ``lab up`` says after it
+    (on stderr, so stdout stays curl's)."""
     async with open_lab(scenario, curl=curl) as runner:
         result = await runner.run(cmd)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
+    if explain:
+        sys.stdout.flush()
+        _console(stderr=True).print(explain_command(scenario, result))
     if as_json:
         if result.stdout and not result.stdout.endswith("\n"):
             sys.stdout.write("\n")
