@@ -200,6 +200,12 @@ def _tcp(
         last = connected[-1 if follows else 0] if connected else None
         if last and not used_proxy and f"{last[0]}:{last[1]}" != where.strip("[]"):
             problems.append(f"curl connected to {last}, the TCP hop says {where}")
+        resolved = re.search(r" → (.+?) from ", (_hop(verdict, "resolve") or ("", ""))[0])
+        addresses = resolved.group(1).split(", ") if resolved else []
+        if addresses and not used_proxy and not follows and where.rsplit(":", 1)[0].strip("[]") not in addresses:
+            problems.append(
+                f"client resolution says {resolved.group(0).strip()}, but {target.host} at {where} accepted"
+            )
     elif status == "ok":
         problems.append(f"TCP hop ok ({text!r}) but no lab host accepted")
     return problems

@@ -134,6 +134,8 @@ BEHAVIOURS = [
 
 ROWS = [
     Row("ip-url-name-check", "curl -v https://88.88.88.88", "cert check", "server-cert", ("curl refuses the certificate: name check fails",)),
+    Row("ip-url-host-header", 'curl -v -H "Host: mydomain" https://88.88.88.88', "cert check", "server-cert", ("curl refuses the certificate: name check fails",)),
+    Row("ip-url-host-header-insecure", f'curl -sS -k -H "Host: mydomain" {CERT} https://88.88.88.88/', "client DNS", "resolve", ("TCP 88.88.88.88:443",)),
     # TLS 1.2: the load balancer refuses the missing client certificate inside the handshake, before curl's name check
     Row("ip-url-no-cert-tls12", "curl -v --tls-max 1.2 https://88.88.88.88", "client-cert check", "client-cert", ("alert handshake_failure",)),
     Row("public-dns-reset", "curl -v https://mydomain", "client DNS", "resolve", ("TCP 198.0.8.245:443",)),
@@ -186,6 +188,11 @@ ROWS = [
     Row("proxy-name-unknown", "curl -sS -x http://corpproxy:3128 https://mydomain", "client DNS", "resolve", ("DNS corpproxy: no address",)),
     Row("socks5h-unknown-name", "curl -sS -x socks5h://10.9.9.9:1080 https://nosuchname", "proxy DNS", "proxy-dns", ("SOCKS5 CONNECT nosuchname:443", "SOCKS5 reply 4 (host unreachable)")),
     Row("resolve-wrong-port", "curl -sS --resolve mydomain:80:88.88.88.88 https://mydomain", "client DNS", "resolve", ("TCP 198.0.8.245:443",)),
+    Row("resolve-wildcard", f"curl -sS --resolve *:443:88.88.88.88 {CERT} https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
+    Row("resolve-wildcard-after-name", f"curl -sS --resolve *:443:10.1.1.1 --resolve mydomain:443:88.88.88.88 {CERT} https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
+    Row("resolve-two-addresses", f"curl -sS --resolve mydomain:443:10.1.1.2,88.88.88.88 {CERT} https://mydomain", "--resolve", "resolve", ("TCP 88.88.88.88:443",)),
+    Row("resolve-two-addresses-first-answers", f"curl -sS --resolve mydomain:443:10.1.1.1,88.88.88.88 {CERT} https://mydomain", "--resolve", "resolve", ("TCP 10.1.1.1:443",)),
+    Row("resolve-wildcard-wrong-port", "curl -sS --resolve *:8443:88.88.88.88 https://mydomain", "client DNS", "resolve", ("TCP 198.0.8.245:443",)),
     Row("tls-version-mismatch", f"curl -v --tls-max 1.2 --resolve mydomain:443:88.88.88.93 {CERT} https://mydomain", "TLS version", "sni", ("alert protocol_version",)),
     Row("proxy-refuses-outside-lab", "curl -sS --connect-to mydomain:443:192.0.2.14:443 -x http://10.9.9.9:3128 https://mydomain", "proxy", "proxy", ("403 Forbidden",)),
     Row("glb-sni-picks", "curl -v --resolve api.mydomain:443:88.88.88.94 https://api.mydomain/", "--resolve", "resolve", ("TCP 88.88.88.94:443",)),

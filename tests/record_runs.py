@@ -5,7 +5,8 @@
 argv, environment, exit code, stderr, the curl's version and the hosts' events, exactly as
 :meth:`lab.model.events.Event.to_json` writes them (log entries left out: the explanation does not read them).
 Rows marked ``both`` are also run with curl 8 (``ID@8``; ``make curl8`` first). ``tests/test_verdict_units.py``
-rebuilds :class:`lab.model.outcome.CurlResult` objects from it. Re-record after changing a host or curl.
+rebuilds :class:`lab.model.outcome.CurlResult` objects from it. Re-record after changing a host or curl; after
+adding rows, ``python -m tests.record_runs --new`` records only those.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 from typing import Any
 
 from lab.model import scenario
@@ -70,15 +72,17 @@ async def _record() -> None:
     builds = curls()
     if len(builds) < 2:
         raise SystemExit("curl 8 is not in .curl/8: run `make curl8` first (rows marked both are recorded with it)")
-    records = {}
+    records = json.loads(RUNS.read_text()) if ONLY_NEW else {}
     for name, path in WORLDS.items():
         async with open_lab(scenario.load(path)) as runner:
-            for row in (r for r in ROWS if r.world == name):
+            for row in (r for r in ROWS if r.world == name and r.id not in records):
                 records[row.id] = to_record(await runner.run(shlex.split(row.command)))
                 if row.both:
                     records[f"{row.id}@8"] = to_record(await runner.run(shlex.split(row.command), curl=builds[1]))
     RUNS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
 
+
+ONLY_NEW = "--new" in sys.argv  # record only the rows not yet in the file (the others keep their recording)
 
 if __name__ == "__main__":
     import trio

@@ -57,6 +57,8 @@ def test_connect_to_and_resolve_tables() -> None:
     assert (found.address, found.how) == ("88.88.88.88", "--resolve")
     assert curlplan.lookup("mydomain", 8443, ("mydomain:443:88.88.88.88",), SEED_HOSTS).how == "hosts file"
     assert curlplan.lookup("nowhere", 443, (), SEED_HOSTS).address is None
+    listed = curlplan.lookup("mydomain", 443, ("*:443:10.1.1.2,[::1]",), SEED_HOSTS)
+    assert (listed.address, listed.more, listed.listed) == ("10.1.1.2", ("::1",), "10.1.1.2, ::1")
 
 
 RESOLVE = "--resolve mydomain:443:88.88.88.88"
@@ -93,6 +95,10 @@ CASES = [
     ({}, f"curl -v {RESOLVE} -x socks5h://10.9.9.9 https://mydomain"),  # no port: curl's 1080
     ({}, f"curl -v -p -x {PROXY} http://mydomain:443/"),  # --proxytunnel: CONNECT for http:// too
     ({}, "curl -v -k https://10.1.1.1"),  # no SNI for an IP address
+    ({}, "curl -v --resolve '*:443:88.88.88.88' https://mydomain"),  # a wildcard: any name on that port
+    ({}, "curl -v --resolve '*:443:10.1.1.1' --resolve mydomain:443:88.88.88.88 https://mydomain"),  # the name first
+    ({}, "curl -v --resolve '*:8443:88.88.88.88' https://mydomain"),  # another port: the hosts file
+    ({}, "curl -v --resolve mydomain:443:10.1.1.1,88.88.88.88 https://mydomain"),  # a list: the first, first
 ]
 
 

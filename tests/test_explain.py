@@ -251,6 +251,19 @@ def test_exec_json_carries_the_same_explanation_as_run_json() -> None:
 
 
 @pytest.mark.netns
+def test_exec_explain_adds_the_explanation_after_curls_own_output() -> None:
+    done = _lab("exec", "seed", "--explain", "--", "curl", "-sS", "-H", "Host: mydomain", "https://88.88.88.88")
+    assert (done.returncode, done.stdout) == (60, "")  # curl's exit code; stdout stays curl's (it printed nothing)
+    curl_said, _, explained = done.stderr.partition("── lab: what happened ")
+    assert curl_said.startswith("curl: (60) SSL: no alternative certificate subject name matches")
+    decisive = [line for line in explained.splitlines() if "◀ decisive" in line or line.startswith(" ▶ ")]
+    assert decisive[0].startswith(" ▶  server certificate  curl refused it"), explained
+    assert "lesson: curl's server-certificate check decided" in explained
+    # -H "Host: ..." is said to change only the header: SNI and the name checked stay the URL's
+    assert '-H "Host: mydomain" changes only the HTTP Host header' in " ".join(explained.split())
+
+
+@pytest.mark.netns
 def test_a_step_whose_verdict_disagrees_fails_like_a_wrong_exit_code(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(

@@ -135,6 +135,18 @@ def server_cert_cause(problem: str, exit_code: int, scenario: Scenario | None = 
 _SUBJECT_NAME = re.compile(r"subject name '([^']+)'")
 
 
+def host_header_note(plan: Plan, lead: str = "; ") -> str:
+    """A -H "Host: ..." that differs from the URL's host: curl sends it as the header only. SNI and the name curl
+    checks the certificate against stay the URL's host (lib/vtls uses the connection's host name)."""
+    url = plan.url
+    if url is None or url.scheme != "https" or plan.host_header.lower() == url.authority.lower():
+        return ""
+    return (
+        f'{lead}-H "Host: {plan.host_header}" changes only the HTTP Host header: SNI and the name curl checks '
+        f"the certificate against still come from the URL's host {url.host}"
+    ) + ("." if lead == " " else "")
+
+
 def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None, problem: str = "") -> str:
     assert plan.url is not None
     if cause == "name-mismatch":
@@ -144,7 +156,7 @@ def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None, 
         pin = f"--resolve {name}:{port}:{host}" if plan.url.ip_literal else f"--connect-to {name}:{port}:{host}:{port}"
         return (
             f"Ask for a name the certificate carries: https://{name} with {pin}, which keeps the address "
-            f"and sends SNI and Host {name}."
+            f"and sends SNI and Host {name}.{host_header_note(plan, lead=' ')}"
         )
     if cause == "server-expired":
         return "The server must renew its certificate: it is past its validity dates (curl -v prints 'expire date')."

@@ -90,6 +90,12 @@ class Lookup:
     address: str | None  # None: curl cannot resolve it (exit 6, or 5 for a proxy)
     how: Literal["--resolve", "hosts file", "IP literal", "not found"]
     entry: str = ""  # the --resolve entry or hosts-file line that answered
+    more: tuple[str, ...] = ()  # further addresses (--resolve HOST:PORT:A,B): curl tries them in order
+
+    @property
+    def listed(self) -> str:
+        """The address, or all of them in curl's order."""
+        return ", ".join((self.address or "", *self.more))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,7 +281,7 @@ def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]
     bare = name.strip("[]")
     if is_ip(bare):
         return Lookup(name=bare, port=port, address=bare, how="IP literal")
-    cache: dict[tuple[str, int], tuple[str, str]] = {}
+    cache: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
     for entry in resolve:
         text = entry.removeprefix("+")
         if text.startswith("-"):
@@ -286,11 +292,12 @@ def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]
         fields = _split_host_fields(text, 3)
         if fields is None or not fields[1].isdigit():
             raise CurlUsageError(f"--resolve {entry!r}: expected HOST:PORT:ADDRESS")
-        address = fields[2].split(",")[0].strip("[]")
-        cache[(fields[0].lower(), int(fields[1]))] = (address, entry)
-    hit = cache.get((bare.lower(), port))
+        addresses = tuple(a.strip().strip("[]") for a in fields[2].split(",") if a.strip())
+        cache[(fields[0].lower(), int(fields[1]))] = (addresses, entry)
+    hit = cache.get((bare.lower(), port)) or cache.get(("*", port))  # "*" after the name, as lib/hostip.c
     if hit is not None:
-        return Lookup(name=bare, port=port, address=hit[0], how="--resolve", entry=hit[1])
+        first, *more = hit[0] or ("",)
+        return Lookup(name=bare, port=port, address=first, how="--resolve", entry=hit[1], more=tuple(more))
     table = {"localhost": "127.0.0.1", **{k.lower(): v for k, v in hosts.items()}}
     found = table.get(bare.lower())
     if found is not None:

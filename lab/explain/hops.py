@@ -77,7 +77,7 @@ def client_resolution(plan: Plan, facts: Facts) -> Hop:
         if look.address is None:
             text = f"curl cannot resolve the proxy's host {proxy.host}: it is not in the client's hosts file"
             return Hop(key="resolve", title="client resolution", text=text, status="fail")
-        pinned = [r for r in plan.options.resolve if r.lower().startswith(f"{url.host.lower()}:")]
+        pinned = [r for r in plan.options.resolve if _names(r, url.host)]
         unused = f" --resolve {pinned[0]} sits in curl's DNS cache, unused." if pinned else ""
         if plan.resolver == "nobody":
             text = (
@@ -92,7 +92,9 @@ def client_resolution(plan: Plan, facts: Facts) -> Hop:
         return Hop(key="resolve", title="client resolution", text=_connect_to(plan) + text)
     found = plan.target_lookup or look
     how = {"hosts file": f"the hosts file ({found.entry})", "--resolve": f"--resolve {found.entry}"}.get(found.how)
-    text = f"{found.name} → {found.address} from {how}" if found.address else f"{found.name}: not in the hosts file"
+    text = f"{found.name} → {found.listed} from {how}" if found.address else f"{found.name}: not in the hosts file"
+    if found.more:
+        text += "; curl tries them in order, until one accepts"
     if found.how == "IP literal":
         text = f"{found.name} is an IP address: no lookup"
     elif found.how != "--resolve":
@@ -109,9 +111,14 @@ def _connect_to(plan: Plan) -> str:
     return f"--connect-to {plan.connect_to} replaces {url.host}:{url.port} with {target}; "
 
 
+def _names(entry: str, name: str) -> bool:
+    """A --resolve entry for ``name`` (or for every name: ``*``), whatever its port."""
+    return entry.lstrip("+").lower().startswith((f"{name.lower()}:", "*:"))
+
+
 def _unused_resolve(entries: tuple[str, ...], name: str, port: int) -> str:
     """A --resolve entry for this name that curl did not use (another port), said so the learner sees why."""
-    others = [e for e in entries if e.lstrip("+").lower().startswith(f"{name.lower()}:")]
+    others = [e for e in entries if _names(e, name)]
     if not others:
         return ""
     return f"; --resolve {others[0]} is for another port (curl looks up {name}:{port}), unused"
@@ -243,12 +250,16 @@ def sni_and_host(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     assert plan.url is not None
 
     def hop(text: str, status: Status = "info") -> Hop:
-        return Hop(key="sni", title="SNI and Host", text=text, status=status)
+        return Hop(key="sni", title="SNI and Host", text=text + header, status=status)
+
+    header = ""
 
     host = f", Host {facts.request.authority}" if facts.request else ""
     if plan.url.scheme != "https":
         return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
     read, sni = facts.sni_read
+    if read or facts.hello_sent:  # said where a ClientHello went out: its SNI did not follow the header
+        header = advice.host_header_note(plan)
     if facts.no_common_version and facts.server:
         return hop(f"no TLS version in common: {advice.versions(plan, facts)}; the handshake ended there", "fail")
     named = sni or ("none (the URL's host is an IP address)" if plan.url.ip_literal else "none")

@@ -68,7 +68,8 @@ def _routing(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
         return (
             "--resolve",
             "resolve",
-            f"curl's DNS cache (--resolve {look.entry}) said {look.name}:{look.port} is {look.address}{via}",
+            f"curl's DNS cache (--resolve {look.entry}) said {look.name}:{look.port} is {look.listed}{via}"
+            + (f", and curl went to {went(facts)}" if look.more else ""),
             f"Without it curl would connect to {where(without, scenario)}. Behind an HTTP proxy or socks5h:// "
             "--resolve is ignored: use --connect-to there.",
         )
