@@ -1,7 +1,7 @@
 """One simulated learner for ``bench.capacity``: the whole catalog, step by step, in a lab namespace of its own.
 
 ``python -m bench.learner --pace S`` enters its namespace (as ``lab`` does), then for every scenario starts
-its world and runs each step: the real curl, then the explanation a learner reads (``render_step``). It
+its world and runs each step: the real curl, then the explanation a learner reads (as ``lab run`` lays it out). It
 prints one JSON line per step: ``latency_s`` is that work, measured here; a scenario's first step also
 carries ``world_s``, the time its world took to start. ``--pace S`` is the learner's thinking time before
 each step (uniformly 0.5 S to 1.5 S, seeded by the learner's number, so labs do not move in lock-step);
@@ -20,9 +20,9 @@ import time
 import trio
 
 from lab.errors import NamespaceUnavailable
-from lab.explain.narrate import render_step
+from lab.explain.narrate import render
+from lab.explain.report import StepRecord
 from lab.model import scenario
-from lab.model.outcome import compare
 from lab.paths import ROOT
 from lab.runtime import netns
 from lab.session import open_lab
@@ -41,8 +41,9 @@ async def replay(pace: float, seed: int) -> int:
                     await trio.sleep(think.uniform(0.5 * pace, 1.5 * pace))  # the learner reads and types
                 began = time.monotonic()
                 result = await runner.run(step.argv)
-                problems = compare(step.expect, result)
-                render_step(loaded, step, result, problems)
+                explained = StepRecord.of(loaded, step, result)
+                problems = explained.problems
+                render(loaded, step, result, explained.plan, explained.verdict, problems).build(120)
                 record = {"scenario": loaded.name, "step": step.number, "ok": not problems}
                 record["latency_s"] = round(time.monotonic() - began, 4)
                 if world_s is not None:
