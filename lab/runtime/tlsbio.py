@@ -16,6 +16,8 @@ from typing import Literal
 import trio
 from OpenSSL import SSL
 
+from lab.protocols import tlsalert
+
 FailureStyle = Literal["alert", "silent", "reset"]
 READ_SIZE = 65536
 
@@ -49,6 +51,19 @@ def _alert_from(reason: str) -> str | None:
     return None
 
 
+def _plaintext_alert(out: bytes) -> str | None:
+    """The alert in OpenSSL's last record when it went out unencrypted (before the handshake's keys: a refused
+    ClientHello, a protocol_version): what the host sent, read off the wire, whatever OpenSSL's reason says."""
+    at = 0
+    found = None
+    while at + 5 <= len(out):
+        kind, length = out[at], int.from_bytes(out[at + 3 : at + 5], "big")
+        if kind == 21 and length == 2 and at + 7 <= len(out):
+            found = tlsalert.name(out[at + 6])
+        at += 5 + length
+    return found
+
+
 class OpenSSLStream(trio.abc.Stream):
     def __init__(self, transport: trio.abc.Stream, context: SSL.Context, *, failure_style: FailureStyle = "alert"):
         self.transport = transport
@@ -57,7 +72,8 @@ class OpenSSLStream(trio.abc.Stream):
         self.failure_style = failure_style
         self._send_lock = trio.Lock()
 
-    async def _flush(self) -> None:
+    def _pending(self) -> bytes:
+        """The bytes OpenSSL wants to send."""
         out = b""
         while True:
             try:
@@ -67,7 +83,10 @@ class OpenSSLStream(trio.abc.Stream):
             if not chunk:
                 break
             out += chunk
-        if out:
+        return out
+
+    async def _flush(self) -> None:
+        if out := self._pending():
             await self.transport.send_all(out)
 
     async def _feed(self) -> bool:
@@ -90,9 +109,10 @@ class OpenSSLStream(trio.abc.Stream):
                 continue
             except SSL.Error as exc:
                 reason = _describe(exc)
-                alert = _alert_from(reason)
-                if self.failure_style == "alert":
-                    await self._flush()
+                out = self._pending()
+                alert = _plaintext_alert(out) or _alert_from(reason)
+                if self.failure_style == "alert" and out:
+                    await self.transport.send_all(out)
                 raise TLSHandshakeFailed(reason, alert) from None
             await self._flush()
             return
