@@ -139,8 +139,8 @@ MUTANTS: tuple[Mutant, ...] = (
            bug="the advice for client DNS no longer names the --resolve entry that would reach the load balancer"),
     # --- the decision ---------------------------------------------------------------------------------------
     Mutant(id="decide-client-cert-before-server-cert", file="lab/explain/decide.py",
-           original="_sni_certificate, _server_certificate,\n    _client_certificate,\n)",
-           mutated="_sni_certificate, _client_certificate,\n    _server_certificate,\n)",
+           original="_sni_certificate,\n    _server_certificate, _client_certificate,\n)",
+           mutated="_sni_certificate,\n    _client_certificate, _server_certificate,\n)",
            tests=EXPLAINED,
            bug="the server's refusal of the client certificate is checked before curl's own check of the server's"),
     Mutant(id="decide-socks-login-is-policy", file="lab/explain/proxydecide.py",
@@ -149,10 +149,10 @@ MUTANTS: tuple[Mutant, ...] = (
            tests=EXPLAINED,
            bug="a SOCKS proxy refusing the login is explained as its policy (no --proxy-user advice)"),
     Mutant(id="decide-connect-to-via-proxy-marks-proxy-dns", file="lab/explain/decide.py",
-           original="""    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked
-        marks = ("ask",)""",
-           mutated="""    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked
-        hop, marks = ("proxy-dns" if decider == "--connect-to" else "resolve"), ("ask",)""",
+           original="""    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked (or not at all)
+        marks = ("ask", "no-address")""",
+           mutated="""    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked (or not at all)
+        hop, marks = ("proxy-dns" if decider == "--connect-to" else "resolve"), ("ask", "no-address")""",
            tests=(*EXPLAINED, "tests/test_explain.py"),
            bug="--connect-to through a proxy marks the proxy DNS hop, though the lesson says --connect-to decided"),
     Mutant(id="decide-no-hello-fact", file="lab/explain/decide.py",
@@ -245,7 +245,7 @@ MUTANTS: tuple[Mutant, ...] = (
            tests=EXPLAINED,
            bug="a proxy asked for another target than the plan said is not reported as drift"),
     Mutant(id="verdict-drift-address-unseen", file="lab/explain/verdict.py",
-           original="if ip and ip != plan.tcp[0]:",
+           original="if ip and ip not in tried:",
            mutated="if False:",
            tests=EXPLAINED,
            bug="curl connecting elsewhere than the plan said is not reported as drift"),

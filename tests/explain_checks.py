@@ -90,6 +90,12 @@ def contradictions(scenario: Scenario, result: CurlResult, verdict: Verdict) -> 
     received = {tlsalert.name(int(n)) for n in _ALERT_IN.findall(result.stderr)}
     problems += _arrows(verdict, events, received)
     problems += _host_behaviour(verdict, events, received, proxies)
+    hello = _CLIENT_HELLO.search(to_server) or any(
+        isinstance(e, ClientHelloSeen) or (isinstance(e, TlsOk | TlsFailed) and (e.sni or e.alpn)) for e in conn
+    )
+    said_nothing = [m.label for m in verdict.messages if "nothing sent" in m.label]
+    if hello and said_nothing:
+        problems.append(f"the diagram says {said_nothing[0]!r}, but curl sent a ClientHello")
     return problems
 
 
@@ -146,6 +152,7 @@ def _proxy_tls(stderr: str, verdict: Verdict, events: list[Event]) -> list[str]:
     return problems
 
 
+_PROXY_OPTIONS = ("-x", "--proxy", "--preproxy")  # their value is the proxy's URL, not the request's
 _HOP_ORDER = ["resolve", "proxy", "proxy-dns", "tcp", "sni", "server-cert", "client-cert", "answer"]
 
 
@@ -228,7 +235,8 @@ def _tls(
                 problems.append(f"SNI hop {sni[0]!r}, but no ClientHello was sent")
         elif seen and seen[0] and f"SNI {seen[0]}" not in sni[0]:
             problems.append(f"SNI hop {sni[0]!r}, the host read SNI {seen[0]}")
-        host = re.search(r"https://([^/:]+)", " ".join(result.argv))
+        urls = [a for before, a in zip(("", *result.argv), result.argv, strict=False) if before not in _PROXY_OPTIONS]
+        host = re.search(r"https://([^/:]+)", " ".join(urls))
         if host and not re.fullmatch(r"[\d.]+", host.group(1)) and "IP address" in sni[0]:
             problems.append(f"SNI hop {sni[0]!r} for a URL that names {host.group(1)}")
     cert = _hop(verdict, "server-cert")

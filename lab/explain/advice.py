@@ -135,6 +135,24 @@ def server_cert_cause(problem: str, exit_code: int, scenario: Scenario | None = 
 _SUBJECT_NAME = re.compile(r"subject name '([^']+)'")
 
 
+def tls_options(said: str) -> str:
+    """curl refused its own TLS options: which option, and how to write it."""
+    lowered = said.lower()
+    if "curl_sslversion" in lowered:
+        return (
+            "--tls-max is below the lowest version asked for (--tlsv1.3 means 1.3 or later): raise --tls-max, or "
+            "lower the minimum (--tlsv1.2)."
+        )
+    if "curve" in lowered:
+        return "--curves takes group names the TLS library knows (e.g. X25519:P-256); drop it for curl's defaults."
+    if "1.3 cipher" in lowered:
+        return "--tls13-ciphers takes TLS 1.3 suite names (e.g. TLS_AES_128_GCM_SHA256); drop it for curl's defaults."
+    return (
+        "--ciphers takes OpenSSL cipher names (openssl ciphers -v lists them; TLS 1.3 suites go in --tls13-ciphers); "
+        "drop it for curl's defaults."
+    )
+
+
 def host_header_note(plan: Plan, lead: str = "; ") -> str:
     """A -H "Host: ..." that differs from the URL's host: curl sends it as the header only. SNI and the name curl
     checks the certificate against stay the URL's host (lib/vtls uses the connection's host name)."""
@@ -161,6 +179,12 @@ def server_cert(cause: str, plan: Plan, scenario: Scenario, server: str | None, 
     if cause == "server-expired":
         return "The server must renew its certificate: it is past its validity dates (curl -v prints 'expire date')."
     if cause == "no-ca":
+        unread = re.search(r"(?:certificate file|verify locations)[:\s]+(?:CAfile: )?(\S+)", problem)
+        if unread:
+            return (
+                f"curl could not read {unread.group(1)} as CA certificates: give --cacert a PEM file that exists "
+                "(the CA that issued the server's certificate), or drop --cacert for the system's CAs."
+            )
         return "Give curl CA certificates to check the server with: --cacert FILE (the trust store is empty)."
     if cause == "untrusted":
         return "Trust the CA that issued the server's certificate: --cacert with that CA's certificate."

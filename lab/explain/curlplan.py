@@ -277,10 +277,9 @@ def _split_host_fields(text: str, count: int) -> list[str] | None:
 
 
 def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]) -> Lookup:
-    """curl's own resolution: IP literal, then its DNS cache (``--resolve``), then the system (hosts file)."""
+    """curl's own resolution: its DNS cache (``--resolve``, even for an address: ``Curl_resolv`` asks the cache
+    first), then an IP literal as it is, then the system (hosts file)."""
     bare = name.strip("[]")
-    if is_ip(bare):
-        return Lookup(name=bare, port=port, address=bare, how="IP literal")
     cache: dict[tuple[str, int], tuple[tuple[str, ...], str]] = {}
     for entry in resolve:
         text = entry.removeprefix("+")
@@ -298,6 +297,8 @@ def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]
     if hit is not None:
         first, *more = hit[0] or ("",)
         return Lookup(name=bare, port=port, address=first, how="--resolve", entry=hit[1], more=tuple(more))
+    if is_ip(bare):
+        return Lookup(name=bare, port=port, address=bare, how="IP literal")
     table = {"localhost": "127.0.0.1", **{k.lower(): v for k, v in hosts.items()}}
     found = table.get(bare.lower())
     if found is not None:

@@ -73,8 +73,8 @@ def decide(plan: Plan, facts: Facts, scenario: Scenario) -> Decision:
     hop: HopKey = "resolve"
     if decider == "proxy DNS":
         hop, marks = "proxy-dns", ("ask", "proxy-dns", "refusal")
-    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked
-        marks = ("ask",)
+    elif facts.proxy is not None:  # the client's decision travelled in what the proxy was asked (or not at all)
+        marks = ("ask", "no-address")
     return Decision(
         decider=decider, hop=hop, cause=cause, fact=fact, outcome=outcome, change=change, marks=marks, ending=ending
     )
@@ -103,6 +103,32 @@ def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str)
     if facts.bytes_in == 0 or facts.hello_sent is False:
         fact += "; no ClientHello was sent"
     return _client_cert_check(cause, fact, plan, outcome, "own-cert", scenario, facts.server)
+
+
+def _own_tls_options(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """curl could not set up TLS with the options it was given (exit 59, or 35 for a version range that is
+    empty): the command line decided, at the hop where its ClientHello would have gone out."""
+    said = facts.own_tls_problem
+    if said is None:
+        return None
+    to_proxy = facts.asked is None and plan.proxy is not None and plan.proxy.scheme == "https"
+    return Decision(
+        decider="command line",
+        hop="proxy" if to_proxy else "sni",
+        cause="tls-options",
+        fact=f"curl could not set up TLS with its own options ({said}), so it sent no ClientHello",
+        outcome=outcome,
+        change=advice.tls_options(said),
+        marks=("usage",),
+    )
+
+
+def _ca_file(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
+    """curl exit 77: curl could not load its CA file. It does so right after its ClientHello, so whatever the
+    server answered went unread: the CA file decided, before anything the server did."""
+    if facts.exit_code != CurlExit.SSL_CACERT_BADFILE:
+        return None
+    return _server_certificate(plan, facts, scenario, outcome)
 
 
 def _proxy(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
@@ -187,7 +213,10 @@ def _server_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: s
         decider="cert check",
         hop="server-cert",
         cause=cause,
-        fact=f"curl refused {facts.server or 'the server'}'s certificate ({problem})",
+        fact=f"curl could not load the CA certificates it was told to check with ({problem}), and gave up right "
+        "after its ClientHello"
+        if facts.exit_code == CurlExit.SSL_CACERT_BADFILE
+        else f"curl refused {facts.server or 'the server'}'s certificate ({problem})",
         outcome=outcome,
         change=advice.server_cert(cause, plan, scenario, facts.server, problem),
         marks=("cert-fail",),
@@ -222,6 +251,6 @@ def _client_cert_check(
 
 # In the order curl meets them (the routing comes after: lab.explain.route).
 _CHECKS = (
-    _command_line, _own_certificate, _proxy, _tls_version, _sni, _sni_certificate, _server_certificate,
-    _client_certificate,
+    _command_line, _own_certificate, _own_tls_options, _proxy, _ca_file, _tls_version, _sni, _sni_certificate,
+    _server_certificate, _client_certificate,
 )  # fmt: skip

@@ -34,7 +34,7 @@ def draw(plan: Plan, facts: Facts, decision: Decision) -> tuple[tuple[str, ...],
     """(lanes, messages) for the step; rows whose tag the decision marks are decisive."""
     lanes = ["client"]
     rows: list[Message] = []
-    if decision.decider == "command line":
+    if decision.hop == "command-line":
         rows.append(
             Message(src="client", dst="client", label="curl: usage error, nothing sent", tag="usage", failed=True)
         )
@@ -65,7 +65,14 @@ def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message])
         label = f"closes: limits.{facts.proxy_limit.limit}"
         rows.append(Message(src=lane, dst="client", label=label, tag="refusal", failed=True))
         return
+    if proxy.scheme == "https" and facts.asked is None and facts.own_tls_problem is not None:
+        rows.append(_note("client", "curl: cannot set up TLS with its options; nothing sent", "usage", failed=True))
+        return
     if _proxy_tls_rows(plan, facts, lane, rows):
+        return
+    target = plan.target_lookup  # socks5:// - curl looks the target up itself, after connecting to the proxy
+    if facts.asked is None and target is not None and target.address is None:
+        rows.append(_note("client", f"DNS {target.name}: no address", "no-address", failed=True))
         return
     if facts.asked is not None:
         rows.append(Message(src="client", dst=lane, label=ask_label(facts), tag="ask"))
@@ -174,8 +181,13 @@ def _tls_rows(plan: Plan, facts: Facts, server: str, rows: list[Message]) -> Non
         )
         rows.append(_note("client", f"curl: {said}; nothing sent", "own-cert", failed=True))
         return
+    if facts.own_tls_problem is not None:
+        rows.append(_note("client", "curl: cannot set up TLS with its options; nothing sent", "usage", failed=True))
+        return
     if facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
-        rows.append(_note("client", "curl: cannot load its CA certificates; nothing sent", "cert-fail", failed=True))
+        if facts.hello_reached_server:  # curl loads its CA file once the ClientHello is out
+            rows.append(Message(src="client", dst=server, label="TLS ClientHello", tag="hello"))
+        rows.append(_note("client", "curl: cannot load its CA certificates; gives up", "cert-fail", failed=True))
         return
     end = ending(plan, facts)
     if end is not None and end.kind == "not-tls":  # (no host read a ClientHello: it read bytes as HTTP)

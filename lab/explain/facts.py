@@ -113,6 +113,19 @@ class Facts:
         return self.tls_failed.sni is not None or bool(self.tls_failed.alpn) or bool(self.bytes_in)
 
     @property
+    def own_tls_problem(self) -> str | None:
+        """curl could not set up TLS with its own options - a cipher or curve list its TLS library refused, a
+        --tls-max below the minimum version - so it sent no ClientHello: in curl's words."""
+        said = (self.message or "").removeprefix("curl: ")
+        if self.hello_reached_server:
+            return None
+        if self.exit_code == CurlExit.SSL_CIPHER or (
+            self.exit_code == CurlExit.SSL_CONNECT_ERROR and "CURL_SSLVERSION" in said
+        ):
+            return said or f"curl exit {self.exit_code}"
+        return None
+
+    @property
     def hello_sent(self) -> bool | None:
         """curl sent a ClientHello: -v says so, or a host read one; None when neither can tell."""
         if self.verbose:

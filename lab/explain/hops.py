@@ -142,6 +142,9 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
     if facts.proxy_limit is not None and facts.asked is None:
         said = f"it closed the connection before any request: {facts.proxy_limit.summary}"
         return Hop(key="proxy", title="proxy", text=f"{text}; {said}", status="fail")
+    if chosen.scheme == "https" and facts.asked is None and facts.own_tls_problem is not None:
+        said = f"no ClientHello: curl could not set up TLS with its options ({facts.own_tls_problem})"
+        return Hop(key="proxy", title="proxy", text=f"{text}; {said}", status="fail")
     tls, tls_failed = _proxy_tls(plan, facts)
     if tls_failed:
         return Hop(key="proxy", title="proxy", text=f"{text}; {tls}", status="fail")
@@ -257,6 +260,10 @@ def sni_and_host(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     host = f", Host {facts.request.authority}" if facts.request else ""
     if plan.url.scheme != "https":
         return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
+    if facts.own_tls_problem is not None:
+        if facts.asked is None and plan.proxy is not None and plan.proxy.scheme == "https":
+            return hop("no ClientHello: curl stopped at the proxy", "skip")
+        return hop(f"no ClientHello: curl could not set up TLS with its options ({facts.own_tls_problem})", "fail")
     read, sni = facts.sni_read
     if read or facts.hello_sent:  # said where a ClientHello went out: its SNI did not follow the header
         header = advice.host_header_note(plan)
@@ -296,6 +303,8 @@ def server_certificate(plan: Plan, facts: Facts) -> Hop:
     if plan.url.scheme != "https":
         return hop("none: no TLS", "skip")
     problem = facts.curl_cert_problem
+    if problem is not None and facts.exit_code == CurlExit.SSL_CACERT_BADFILE:
+        return hop(f"never checked: curl could not load the CA certificates to check it with ({problem})", "fail")
     if problem is not None:
         return hop(f"curl refused it: {problem}", "fail")
     if not facts.hello_reached_server:

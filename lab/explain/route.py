@@ -154,9 +154,10 @@ def _connect_to(plan: Plan, facts: Facts, scenario: Scenario) -> Route:
     without = curlplan.plan(
         plan.options.without("--connect-to"), plan.env, scenario.client.hosts, curl_version=plan.curl_version
     )
-    before = (
-        f"ask the proxy for {without.tunnel}" if without.proxy is not None else f"connect to {where(without, scenario)}"
-    )
+    before = f"connect to {where(without, scenario)}"
+    if without.proxy is not None:
+        looked = without.target_lookup.name if without.target_lookup else "the target"
+        before = f"ask the proxy for {without.tunnel}" if without.tunnel else f"find no address for {looked} itself"
     target = f"{plan.target_host}:{plan.target_port}"
     arrived = f", where {went(facts)} accepted" if facts.server else ", where nothing accepted a connection"
     if facts.asked is not None:

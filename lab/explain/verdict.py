@@ -102,7 +102,8 @@ def drift(plan: Plan, facts: Facts) -> tuple[str, ...]:
         problems.append("a proxy was used, the plan said none")
     if plan.tcp is not None and facts.curl.connected:
         ip = facts.curl.connected[-1 if facts.redirects else 0].split("(")[-1].split(")")[0]
-        if ip and ip != plan.tcp[0]:  # curl 8 names no address ("()") when it reached a SOCKS proxy
+        tried = (plan.tcp[0], *(plan.lookup.more if plan.lookup else ()))  # a list: curl goes on to the next
+        if ip and ip not in tried:  # curl 8 names no address ("()") when it reached a SOCKS proxy
             problems.append(f"curl connected to {ip}, the plan said {plan.tcp[0]}")
     if facts.verbose and plan.options.verbose and tuple(facts.proxy_env) != plan.proxy_env:
         problems.append(f"curl reported proxy variables {facts.proxy_env}, the plan said {plan.proxy_env}")

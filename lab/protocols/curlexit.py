@@ -36,6 +36,7 @@ class CurlExit(IntEnum):
     SEND_ERROR = 55
     RECV_ERROR = 56
     SSL_CERTPROBLEM = 58
+    SSL_CIPHER = 59
     PEER_FAILED_VERIFICATION = 60
     SSL_CACERT_BADFILE = 77
     HTTP2_STREAM = 92
@@ -75,6 +76,7 @@ _MEANINGS = {
     CurlExit.SEND_ERROR: "sending data failed",
     CurlExit.RECV_ERROR: "receiving data failed (a reset, or a TLS alert after the handshake)",
     CurlExit.SSL_CERTPROBLEM: "curl could not use the local client certificate or key",
+    CurlExit.SSL_CIPHER: "curl could not use the cipher (or curve) list it was given",
     CurlExit.PEER_FAILED_VERIFICATION: "curl did not accept the server's certificate (its chain or its name)",
     CurlExit.SSL_CACERT_BADFILE: "curl could not load its CA certificates (--cacert, --capath)",
     CurlExit.HTTP2_STREAM: "the server reset or broke the HTTP/2 stream",
