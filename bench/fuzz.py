@@ -2,8 +2,9 @@
 
 Runs the property-based and socket-level fuzz tests (``tests/test_fuzz_*.py``) with 10,000 examples per
 property - scenario files (any value anywhere, flipped bytes) and every sans-io parser (generated and
-mutated input) - and 2,000 hostile connections per host kind, then writes what ran: inputs per target,
-tests passed and failed (a failure is a traceback or an undocumented error somewhere), and the time.
+mutated input) - 2,000 hostile connections per host kind, and 2,000 random curl commands per world whose
+explanations are checked against curl and the hosts (tests/test_fuzz_explain.py), then writes what ran:
+inputs per target, tests passed and failed (a failure is a traceback or an undocumented error somewhere), and the time.
 Results: ``bench/results/fuzz.json`` and ``.md``.
 """
 
@@ -23,7 +24,8 @@ import pytest
 from lab.paths import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FILES = ["tests/test_fuzz_loader.py", "tests/test_fuzz_protocols.py", "tests/test_fuzz_hosts.py"]
+FILES = ["tests/test_fuzz_loader.py", "tests/test_fuzz_protocols.py", "tests/test_fuzz_hosts.py",
+         "tests/test_fuzz_explain.py"]  # fmt: skip
 
 
 class Tally:
@@ -44,9 +46,13 @@ def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fuzz", description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000, help="examples per property (default 10,000)")
     parser.add_argument("--sockets", type=int, default=2_000, help="connections per host kind (default 2,000)")
+    parser.add_argument(
+        "--commands", type=int, default=2_000, help="random curl commands explained and checked, per world (2,000)"
+    )
     args = parser.parse_args(argv)
     os.environ["LAB_FUZZ_EXAMPLES"] = str(args.examples)
     os.environ["LAB_FUZZ_SOCKETS"] = str(args.sockets)
+    os.environ["LAB_FUZZ_COMMANDS"] = str(args.commands)
     os.chdir(ROOT)
     tally = Tally()
     started = time.monotonic()
@@ -60,7 +66,7 @@ def run(argv: list[str] | None = None) -> int:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "examples_per_property": args.examples,
         "connections_per_host_kind": args.sockets,
-        "inputs": dict(sorted(COUNTS.items())),
+        "inputs": dict(sorted({**COUNTS, "curl commands explained (2 worlds)": 2 * args.commands}.items())),
         "tests": len(tally.tests),
         "failed": failed,
         "tracebacks": len(failed),
