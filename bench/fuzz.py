@@ -3,7 +3,8 @@
 Runs the property-based and socket-level fuzz tests (``tests/test_fuzz_*.py``) with 10,000 examples per
 property - scenario files (any value anywhere, flipped bytes) and every sans-io parser (generated and
 mutated input) - 2,000 hostile connections per host kind, and 2,000 random curl commands per world whose
-explanations are checked against curl and the hosts (tests/test_fuzz_explain.py), then writes what ran:
+explanations are checked against curl and the hosts (tests/test_fuzz_explain.py) and whose -v transcripts
+must import and replay as they ran (tests/test_fuzz_import.py), then writes what ran:
 inputs per target, tests passed and failed (a failure is a traceback or an undocumented error somewhere), and the time.
 Results: ``bench/results/fuzz.json`` and ``.md``.
 """
@@ -25,7 +26,7 @@ from lab.paths import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FILES = ["tests/test_fuzz_loader.py", "tests/test_fuzz_protocols.py", "tests/test_fuzz_hosts.py",
-         "tests/test_fuzz_explain.py"]  # fmt: skip
+         "tests/test_fuzz_explain.py", "tests/test_fuzz_import.py"]  # fmt: skip
 
 
 class Tally:
@@ -40,6 +41,10 @@ class Tally:
             entry["seconds"] += report.duration
             if report.outcome != "passed":
                 entry["outcome"] = report.outcome
+
+
+def _commands(per_world: int) -> dict[str, int]:
+    return {"curl commands explained (2 worlds)": 2 * per_world, "transcripts imported (2 worlds)": 2 * per_world}
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -66,7 +71,15 @@ def run(argv: list[str] | None = None) -> int:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "examples_per_property": args.examples,
         "connections_per_host_kind": args.sockets,
-        "inputs": dict(sorted({**COUNTS, "curl commands explained (2 worlds)": 2 * args.commands}.items())),
+        "inputs": dict(
+            sorted(
+                {
+                    **COUNTS,
+                    "curl commands explained (2 worlds)": 2 * args.commands,
+                    "transcripts imported (2 worlds)": 2 * args.commands,
+                }.items()
+            )
+        ),
         "tests": len(tally.tests),
         "failed": failed,
         "tracebacks": len(failed),

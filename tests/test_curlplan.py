@@ -153,3 +153,19 @@ async def test_unresolvable_name_is_exit_6(lab: LabFactory) -> None:
     async with lab("seed") as runner:
         result = await runner.run(["curl", "-sS", "https://unknown.example"])
     assert result.exit_code == predicted.expected_exit == 6
+
+
+@pytest.mark.parametrize(
+    "options", ["-I -d x", "-d x -F a=b", "-I -F a=b", "-T /dev/null -d x", "-G -d x -I", "-d x --json {}", "-I --head"]
+)
+async def test_two_request_methods_are_a_usage_error_as_curl_says(lab: LabFactory, options: str) -> None:
+    """-I with -d (and the like) makes curl exit 2 before any connection; -G turns -d into a query, no POST."""
+    argv = ["curl", "-v", *options.split(), "https://mydomain"]
+    async with lab("seed") as runner:
+        for curl in curls():
+            result = await runner.run(argv, curl=curl)
+            predicted = plan(argv, {}, SEED_HOSTS, curl_version=curl.version.version)
+            assert (result.exit_code == 2) == (predicted.usage_error is not None), result.stderr
+            if predicted.usage_error:
+                assert "You can only select one HTTP request method" in result.stderr
+                assert predicted.usage_error.removeprefix("curl: ").split("!")[0] in result.stderr

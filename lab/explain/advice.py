@@ -35,6 +35,11 @@ def usage(said: str) -> str:
             "No curl has --proxy-resolve. To choose the address behind a proxy: --connect-to "
             "NAME:PORT:ADDRESS:PORT (curl then asks the proxy for ADDRESS:PORT)."
         )
+    if "one HTTP request method" in said:
+        return (
+            "Keep one request method: -I asks for HEAD, -d/--data for POST, -F for a form POST, -T for PUT (with -G "
+            "the -d data goes into the URL instead of a POST body)."
+        )
     return "Fix the command line (curl --help all lists every option), then run it again."
 
 

@@ -40,7 +40,8 @@ def inline(pairs: dict[str, str]) -> str:
 def tls13(obs: Observation) -> bool:
     """Whether the server side of this session spoke (or would speak) TLS 1.3 with today's curl."""
     options, facts = obs.options, obs.facts
-    if options.last("tls-max") in ("1.0", "1.1", "1.2") or (facts.version and facts.version < (7, 52, 0)):
+    capped = options.last("tls-max") in ("1.0", "1.1", "1.2") and obs.situation.where != "proxy"  # (not the proxy's)
+    if capped or (facts.version and facts.version < (7, 52, 0)):
         return False
     versions = [line[2:9] for line in facts.lines if re.match(r"^\* TLSv1\.[0-3] \(", line)]
     if facts.verbose.tls_version:
@@ -52,13 +53,44 @@ def tls13(obs: Observation) -> bool:
 
 
 def kind_for(obs: Observation) -> str:
-    """``reset`` for a server that takes the connection and never answers TLS; ``origin`` otherwise."""
+    """``reset`` for a server that takes the connection and never answers TLS; ``glb`` for one that asked for a
+    client certificate and hung up without an alert when none came; ``origin`` otherwise."""
     situation = obs.situation
     if situation.kind in ("silent", "connect-timeout"):
         return "reset"
     if situation.kind == "tls-close" and situation.point == "client-hello":
         return "reset"
+    if quiet_refusal(obs):
+        return "glb"
     return "origin"
+
+
+def quiet_refusal(obs: Observation) -> str | None:
+    """The ``failure_style`` of a load balancer that asked for a client certificate (Request CERT), refused the one
+    it got (or that none came), and hung up without sending an alert - during a TLS 1.2 handshake, or after TLS
+    1.3's, at the request - as Google's can (an OpenSSL server always sends its alert: an origin cannot play it)."""
+    situation, facts = obs.situation, obs.facts
+    if not facts.shook("Request CERT") or situation.alert:
+        return None
+    if situation.kind == "tls-close" and situation.point == "client-cert":
+        return "reset"
+    if tls13(obs) and situation.kind == "reset-after-request":
+        return "reset"
+    if tls13(obs) and situation.kind == "empty-reply":
+        return "empty-reply"
+    return None
+
+
+def _load_balancer(host: HostPlan, obs: Observation, name: str) -> None:
+    style = quiet_refusal(obs)
+    if style is None:
+        return  # another session decided this host's behaviour
+    checked = None if obs.options.flag("insecure") else obs.plan.verify_name
+    _certificate(host, obs, name, checked)
+    why = "asked for a client certificate, refused it, and hung up without an alert (mTLS REJECT_INVALID)"
+    host.set("failure_style", toml(style), why, obs.line)
+    if not tls13(obs):
+        host.set("tls", '{ max = "1.2" }', "the transcript's handshake was TLS 1.2", obs.line)
 
 
 def silent(host: HostPlan, obs: Observation) -> None:
@@ -70,6 +102,9 @@ def origin(host: HostPlan, obs: Observation, name: str, *, followed: tuple[str, 
 
     ``followed``: (scheme, host) of the URL a redirect led to, when the outcome happened there (``-L``)."""
     situation = obs.situation
+    if host.kind == "glb":
+        _load_balancer(host, obs, name)
+        return
     if host.kind not in ("reset", "origin"):
         return  # the address is another session's proxy: noted by World.host
     if host.kind == "reset":
@@ -167,7 +202,9 @@ def _handshake(host: HostPlan, obs: Observation) -> None:
     asked = facts.shook("Request CERT") or situation.point == "client-cert"
     if not asked:
         return
-    optional = situation.kind in ("ok", "hang") and not obs.options.uses("cert")
+    # TLS 1.2: the server's Finished after curl sent no certificate means it let curl in without one
+    let_in = not tls13(obs) and facts.shook("Finished", "IN") and situation.point != "client-cert"
+    optional = (situation.kind in ("ok", "hang") or let_in) and not obs.options.uses("cert")
     policy = {"require": "false" if optional else "true"}
     if situation.kind == "tls-close":
         policy["linger"] = "false"  # it hangs up the moment the handshake fails

@@ -77,7 +77,7 @@ class Situation:
     kind: Kind
     where: str = "origin"  # "origin", "proxy", or "client" (curl refused something of its own)
     alert: str | None = None  # tls-alert: the alert's name ("handshake_failure")
-    point: str = ""  # tls-alert/tls-close: "client-hello", "server-hello", "client-cert"
+    point: str = ""  # tls-alert/tls-close: "client-hello", "server-hello", "client-cert"; dns: "socks" (curl's own)
     close: str = "fin"  # tls-close, reset: "fin" or "rst"
     code: int | None = None  # proxy-status: HTTP status; socks-reply: reply code; http-error: status
     evidence: str = ""  # the line that decided it
@@ -111,13 +111,23 @@ def alert_in(text: str, facts: Facts) -> str | None:
 
 
 def _failure_lines(facts: Facts) -> list[str]:
-    """``* `` lines that report a failure (curl's own words before its exit line, any library's)."""
+    """``* `` lines that report a failure (curl's own words before its exit line, any library's); a failed
+    certificate check curl went past (``-k``: "..., continuing anyway.") is none."""
     pattern = re.compile(r"(?i)fail|error|reset|refused|alert|timed out|unable|could not|couldn't|closed|abort")
+    lines = facts.lines
     return [
         line[2:]
-        for line in facts.lines
-        if line.startswith("* ") and pattern.search(line) and ", TLS " not in line and "Uses proxy" not in line
+        for at, line in enumerate(lines)
+        if line.startswith("* ")
+        and pattern.search(line)
+        and not any(quiet in line for quiet in (", TLS ", "Uses proxy", "continuing anyway"))
+        and not (_ATTEMPT.match(line) and any(_NEXT_TRY.match(later) for later in lines[at + 1 :]))
     ]
+
+
+# One address of several failing ("connect to A port P failed: ..."), then curl trying the next: not the outcome
+_ATTEMPT = re.compile(r"^\* +(?:connect to \S+ port \d+ failed|Immediate connect fail)")
+_NEXT_TRY = re.compile(r"^\* +(?:Trying \S|Connected to )")
 
 
 def _any(text: str, needles: tuple[str, ...]) -> str | None:
@@ -149,6 +159,11 @@ def classify(facts: Facts, exit_code: int | None, *, proxied: str | None, hung: 
 def _proxy(facts: Facts, exit_code: int, lowered: str, proxied: str | None) -> Situation | None:
     if not proxied:
         return None
+    # socks5://: curl reached the proxy, then could not resolve the target itself (curl 8 words it
+    # "Could not resolve proxy: <the proxy's address>")
+    socks_target = proxied == "socks" and exit_code == 97 and bool(facts.verbose.connections)
+    if socks_target and ("could not resolve host" in lowered or "could not resolve proxy" in lowered):
+        return Situation(kind="dns", where="client", point="socks", evidence=lowered)
     if "resolve proxy" in lowered:
         return Situation(kind="proxy-dns", where="proxy", evidence=lowered)
     if proxied == "socks":
@@ -164,8 +179,9 @@ def _proxy(facts: Facts, exit_code: int, lowered: str, proxied: str | None) -> S
         return Situation(kind="proxy-drop", where="proxy", close=rst, evidence=lowered)
     if tunneling and exit_code == 28:
         return Situation(kind="proxy-timeout", where="proxy")
-    before_tunnel = facts.tunnel is None and proxied == "https" and not facts.hops
-    if before_tunnel and (facts.proxy_cert is not None or exit_code in (35, 60)):
+    # No CONNECT (yet, or ever: an http:// URL is sent to the proxy as it is): every TLS is the proxy's
+    before_tunnel = facts.tunnel is None and proxied == "https"
+    if before_tunnel and (facts.proxy_cert is not None or exit_code in (35, 56, 60)):
         inner = _certificate(facts, exit_code, lowered) or _tls(facts, exit_code, lowered, lowered)
         if inner is not None:
             return Situation(
@@ -216,6 +232,12 @@ def _certificate(facts: Facts, exit_code: int, lowered: str) -> Situation | None
         return Situation(kind="ca-file", where="client", evidence=lowered)
     if "ssl certificate verification failed" in lowered and alert_in(lowered, facts):
         return None  # a received alert (certificate_expired in a TLS 1.2 handshake): see _tls
+    received = [n for direction, _, n in facts.alerts if direction == "IN" and n >= 512]
+    refused_mine = received and ALERT_NAMES.get(received[-1] - 512) in CLIENT_CERT_ALERTS
+    # exit 60 over the server's alert about *our* certificate during the handshake (curl 7.88 words it as its own
+    # check, e.g. "unable to get local issuer" with -k); once the handshake is done curl's own check came first
+    if refused_mine and facts.shook("Request CERT") and not facts.saw("SSL connection using"):
+        return None  # see _tls
     if exit_code not in (51, 60, 35, 77) and "certificate" not in lowered:
         return None
     if _any(lowered, _NAME):

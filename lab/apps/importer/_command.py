@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from lab.apps.importer._behave import quiet_refusal
 from lab.apps.importer._observe import Observation
 from lab.apps.importer._redact import redacted
 from lab.protocols.curlargs import parse_command, parse_options
@@ -39,6 +40,8 @@ def lab_client_cert(obs: Observation) -> str:
     situation = obs.situation
     if situation.kind == "tls-alert" and situation.point == "client-cert" and situation.alert in LAB_CERT_FOR_ALERT:
         return LAB_CERT_FOR_ALERT[situation.alert]
+    if quiet_refusal(obs):  # a load balancer refused the certificate without saying why: one it does not trust
+        return "rogue-client"
     return "client"
 
 
@@ -72,6 +75,8 @@ def _files(obs: Observation, argv: list[str], changes: list[str]) -> list[str]:
             why = "the lab's client certificate" if "cert" in name or "key" in name else "the lab's CA"
             if name == "cert" and cert != "client":
                 why = f"the lab certificate that makes a server answer {situation.alert}"
+                if situation.alert is None:
+                    why = "a lab certificate the load balancer does not trust: it refused the customer's"
             changes += [f"{g.spelling} {g.value} -> {lab_file} ({why})" for g in given]
             argv = list(options.with_value(name, lab_file))
     options = parse_command(argv, lenient=True)

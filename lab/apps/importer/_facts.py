@@ -76,6 +76,7 @@ class Facts:
     proxy_status: int | None = None
     socks: tuple[str, str, int, bool | None] | None = None  # (version, host, port, remotely resolved)
     handshake: list[tuple[str, str]] = field(default_factory=list)  # (IN/OUT/"", message) in order
+    proxy_handshake: list[tuple[str, str]] = field(default_factory=list)  # an HTTPS proxy's, before the tunnel
     alerts: list[tuple[str, str, int]] = field(default_factory=list)  # (IN/OUT, name, curl's number)
     server_cert: Cert | None = None
     proxy_cert: Cert | None = None
@@ -126,6 +127,7 @@ def _read_line(facts: Facts, line: str, cert: Cert | None, connection: curlv.Con
         facts.env.append((env.group(1), env.group(2)))
     elif (tunnel := _TUNNEL.match(line)) and facts.tunnel is None:
         facts.tunnel = tunnel.group(1)
+        facts.proxy_handshake, facts.handshake = facts.handshake, []  # TLS before the CONNECT: the proxy's
     elif socks := _SOCKS.match(line):
         remote = {"remotely": True, "locally": False}.get(socks.group(4) or "")
         host = socks.group(2).strip("[]")

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from lab.apps.importer import _behave
 from lab.apps.importer._observe import Observation
 from lab.apps.importer._world import HostPlan, World, client_address, usable_ip
+from lab.explain import curlplan
+from lab.protocols.curlargs import CurlUsageError
 from lab.protocols.netaddr import format_address, is_ip
 
 # Situations that end before curl reaches the server behind a proxy: the proxy decided.
@@ -38,7 +40,7 @@ def _proxy(world: World, obs: Observation, placed: Placed) -> tuple[HostPlan | N
     if situation.kind == "proxy-dns":
         world.unresolvable.setdefault(name, obs.line)
         return None, name
-    ip = usable_ip(name) or _pinned(obs, name, proxy.port) or client_address(obs, name)
+    ip = _pinned(obs, name, proxy.port) or usable_ip(name) or client_address(obs, name)
     if ip is None:
         ip = world.placeholder(f"the address of the proxy {name}")
     world.used_ips.add(ip)
@@ -57,18 +59,27 @@ def _proxy(world: World, obs: Observation, placed: Placed) -> tuple[HostPlan | N
 
 
 def _pinned(obs: Observation, name: str, port: int) -> str | None:
-    for entry in obs.options.resolve:
-        host, _, rest = entry.removeprefix("+").partition(":")
-        entry_port, _, addresses = rest.partition(":")
-        if host.lower() == name.lower() and entry_port == str(port):
-            return usable_ip(addresses.split(",")[0])
-    return None
+    """The address curl's DNS cache (``--resolve``) gives ``name``, as curl looks it up: the name's entry, then
+    ``*``; for an address too (curl asks its cache first)."""
+    try:
+        found = curlplan.lookup(name, port, obs.options.resolve, {})
+    except CurlUsageError:
+        return None
+    if found.how != "--resolve":
+        return None
+    listed = (found.address, *found.more)  # a list: curl went on to the next until one accepted
+    reached = [c.ip for c in obs.facts.verbose.connections if c.ip in listed]
+    return usable_ip(reached[-1] if reached else found.address)
 
 
 def _target_address(world: World, obs: Observation, proxy_name: str | None) -> str | None:
     """Where the server is: an IP in the URL or --connect-to, --resolve, the client's DNS, or the proxy's."""
     plan = obs.plan
     host, port = plan.target_host, plan.target_port
+    client_resolves = plan.proxy is None or not plan.proxy.resolves_names  # (socks5:// resolves on the client)
+    pinned = _pinned(obs, host, port) if client_resolves else None
+    if pinned:
+        return pinned
     literal = usable_ip(host)
     if literal:
         return literal
@@ -77,9 +88,6 @@ def _target_address(world: World, obs: Observation, proxy_name: str | None) -> s
         if key not in world.proxy_dns:
             world.proxy_dns[key] = world.placeholder(f"what the proxy's own DNS answers for {host}")
         return world.proxy_dns[key]
-    pinned = _pinned(obs, host, port)
-    if pinned:
-        return pinned
     if obs.situation.kind == "dns":
         world.unresolvable.setdefault(host, obs.line)
         return None

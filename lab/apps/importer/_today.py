@@ -48,8 +48,13 @@ def _tls_alert(situation: Situation, tls13: bool) -> Expected:
         return Expected(exits=(35,), errors=(words,))
     if tls13:
         return Expected(exits=(56,), errors=(words,))
-    if situation.alert == "certificate_expired":
-        return Expected(exits=(60,), errors=("SSL certificate verification failed",))
+    if situation.alert == "certificate_expired":  # curl (OpenSSL) reports it as a failed verification: its words
+        # are "SSL certificate problem: <its own check's result>" when that failed (always with -k), else these
+        return Expected(
+            exits=(60,),
+            errors=("SSL certificate verification failed", "SSL certificate problem"),
+            wording="'SSL certificate problem: ...' when curl's own check of the server also failed (e.g. with -k)",
+        )
     return Expected(exits=(35,), errors=(words,))
 
 
@@ -124,7 +129,11 @@ def _expected(situation: Situation, customer: int | None, *, target: str, tls13:
         return fixed[kind]
     if kind == "dns":
         name = re.search(r"resolve host:? '?([^'\s]+?)'?$", error)
-        return Expected(exits=(6,), errors=(f"Could not resolve host: {name.group(1) if name else target}",))
+        host = f"Could not resolve host: {name.group(1) if name else target}"
+        if situation.point == "socks":  # socks5://: the proxy was reached, curl's own lookup of the target failed
+            wording = "curl 7 names the host; curl 8 says 'Could not resolve proxy' (the proxy's address)"
+            return Expected(exits=(97,), errors=(host, "Could not resolve proxy"), wording=wording)
+        return Expected(exits=(6,), errors=(host,))
     if kind == "proxy-dns":
         return Expected(exits=(5,), errors=("Could not resolve proxy",))
     if kind == "tls-alert":
