@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import stat
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,10 +79,36 @@ def test_certificates_are_reused_while_valid(made: Pki) -> None:
     assert again.server(glb).cert.read_bytes() == first  # a warm start makes no new keys
 
 
-def test_certificates_are_made_again_before_they_expire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+_KEYS: dict[tuple[object, int], object] = {}  # (key spec, how many of that spec the build made before) -> key
+
+
+@pytest.fixture
+def reused_keys(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """For tests that build a whole PKI twice: each build gets the keys an earlier build made, in the same order
+    (RSA 4096 and the like take seconds to make); every certificate is still made again. Call the returned
+    function before each build."""
+    real = pki_module.new_key
+    counts: Counter[object] = Counter()
+
+    def reused(spec: object) -> object:
+        key = (spec, counts[spec])
+        counts[spec] += 1
+        if key not in _KEYS:
+            _KEYS[key] = real(spec)  # type: ignore[arg-type]
+        return _KEYS[key]
+
+    monkeypatch.setattr(pki_module, "new_key", reused)
+    return counts.clear
+
+
+def test_certificates_are_made_again_before_they_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reused_keys: Callable[[], None]
+) -> None:
+    reused_keys()
     first = Pki(tmp_path)
     real_now = pki_module._now
     monkeypatch.setattr(pki_module, "_now", lambda: real_now() + pki_module.LIFETIME - dt.timedelta(days=3))
+    reused_keys()
     second = Pki(tmp_path)
     assert second.client.cert.serial_number != first.client.cert.serial_number
     assert second.root.cert == first.root.cert  # the root lives longer and is kept
@@ -97,9 +125,11 @@ def test_a_changed_host_spec_gets_its_own_certificate(made: Pki, tmp_path: Path)
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["88.88.88.88"]
 
 
-def test_a_damaged_manifest_means_a_fresh_start(tmp_path: Path) -> None:
+def test_a_damaged_manifest_means_a_fresh_start(tmp_path: Path, reused_keys: Callable[[], None]) -> None:
+    reused_keys()
     first = Pki(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
+    reused_keys()
     second = Pki(tmp_path)
     assert second.client.cert != first.client.cert
     assert json.loads((tmp_path / "manifest.json").read_text())["version"] == pki_module.VERSION
