@@ -65,9 +65,10 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 ## make web                  xterm.js for lab serve (npm ci into web/node_modules)
 web: web/node_modules/.installed
 
-## make test                 lint, type-check, unit and real-curl tests
+## make test                 lint, type-check, unit and real-curl tests (TEST_JOBS=1: in one process)
+TEST_JOBS ?= auto
 test: $(VENV) web browser curl8-if-possible lint typecheck
-	@$(BIN)/pytest -q
+	@$(BIN)/pytest -q -n $(TEST_JOBS)
 
 ## make bench               mTLS handshakes/s: the lab's load balancer vs nginx (installs nginx-light), start-up,
 ##                          and capacity: N learners' labs at once (BENCH_LEARNERS=1,10,20,30 BENCH_PACED=30;

@@ -34,6 +34,10 @@ except NamespaceUnavailable as exc:
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Output widths are the lab's own default (120 columns when not on a terminal) or what a test sets: never the
+# width of whoever runs the tests (a terminal's $COLUMNS, or the 80 pytest-xdist gives its workers).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

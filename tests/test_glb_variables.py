@@ -71,7 +71,7 @@ FORMATS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("variable", "expected", "source"), FORMATS)
+@pytest.mark.parametrize(("variable", "expected", "source"), FORMATS, ids=[f[0] for f in FORMATS])
 def test_each_variable_value_and_format(variable: str, expected: str, source: str) -> None:
     assert VALID[variable] == expected, source
 

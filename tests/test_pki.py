@@ -133,3 +133,26 @@ def test_a_damaged_manifest_means_a_fresh_start(tmp_path: Path, reused_keys: Cal
     second = Pki(tmp_path)
     assert second.client.cert != first.client.cert
     assert json.loads((tmp_path / "manifest.json").read_text())["version"] == pki_module.VERSION
+
+
+def test_labs_started_at_once_on_a_fresh_machine_share_one_consistent_pki(tmp_path: Path) -> None:
+    """A workshop's first visits start labs together on a machine with no certificates yet: one makes them (the
+    others wait on its lock and reuse them), so every certificate on disk is signed by the CA on disk."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    makers = [spawn.Process(target=Pki, args=(tmp_path,)) for _ in range(3)]
+    for maker in makers:
+        maker.start()
+    for maker in makers:
+        maker.join(timeout=120)
+    assert [m.exitcode for m in makers] == [0, 0, 0]
+
+    def cert(name: str) -> x509.Certificate:
+        return x509.load_pem_x509_certificates((tmp_path / f"{name}.crt").read_bytes())[0]
+
+    cert("ev-intermediate").verify_directly_issued_by(cert("lab-root-ca"))
+    for client in ("client", "expired-client", "noeku-client"):
+        cert(client).verify_directly_issued_by(cert("client-ca"))
+    cert("rogue-client").verify_directly_issued_by(cert("rogue-ca"))
+    assert Pki(tmp_path).root.cert == cert("lab-root-ca")  # a later lab reuses them

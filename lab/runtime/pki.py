@@ -26,11 +26,14 @@ intermediates it needs after it, as a client sends them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import ipaddress
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,15 +108,31 @@ class Pki:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self._manifest_path = self.dir / "manifest.json"
-        try:
-            self._manifest: dict[str, Any] = json.loads(self._manifest_path.read_text())
-        except (OSError, ValueError):
-            self._manifest = {}
-        if self._manifest.get("version") != VERSION:
-            self._manifest = {"version": VERSION, "items": {}}
+        self._manifest: dict[str, Any] = {}
         self._made: dict[str, _Made] = {}
         self._dirty = False
+        with self._locked():
+            self._make_all()
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One process at a time makes certificates: labs started at once on a fresh machine (a workshop's first
+        visits) would otherwise each make a root, and sign leaves with a root another one then replaces. Under
+        the lock the manifest is read afresh, so what another process made meanwhile is reused."""
+        with open(self.dir / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._manifest = json.loads(self._manifest_path.read_text())
+            except (OSError, ValueError):
+                self._manifest = {}
+            if self._manifest.get("version") != VERSION:
+                self._manifest = {"version": VERSION, "items": {}}
+            try:
+                yield
+            finally:
+                self.save()
+
+    def _make_all(self) -> None:
         self.root = self._ca(
             "lab-root-ca", x509_name(C="US", O="Lab Trust Services", CN="Lab Root CA (public CA stand-in)")
         )
@@ -131,7 +150,6 @@ class Pki:
         self.rogue_client = self.clients["rogue-client"]
         self.expired_client = self.clients["expired-client"]
         self.noeku_client = self.clients["noeku-client"]
-        self.save()
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -155,18 +173,18 @@ class Pki:
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in cert.names]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in cert.ips]
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
-        made = self._leaf(
-            f"hosts/{host.name}-{digest}",
-            subject,
-            issuer,
-            sans=sans,
-            eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-            expired=cert.expired,
-            spec=spec,
-            with_root=cert.issuer == "rogue-chain",  # the untrusted root sent along: "self-signed ... in chain"
-            chain=cert.intermediate,
-        )
-        self.save()
+        with self._locked():
+            made = self._leaf(
+                f"hosts/{host.name}-{digest}",
+                subject,
+                issuer,
+                sans=sans,
+                eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+                expired=cert.expired,
+                spec=spec,
+                with_root=cert.issuer == "rogue-chain",  # the untrusted root sent along: "self-signed ... in chain"
+                chain=cert.intermediate,
+            )
         return made.pair
 
     @property
