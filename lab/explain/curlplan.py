@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from lab.protocols.curlargs import CurlUsageError, Dialect, Options, parse_command
+from lab.protocols.curlargs import CurlUsageError, Dialect, Options, one_request_method, parse_command
 from lab.protocols.curlexit import CurlExit
 from lab.protocols.netaddr import bracket, format_address, is_ip
 
@@ -276,27 +276,6 @@ def _split_host_fields(text: str, count: int) -> list[str] | None:
     return out if len(out) == count else None
 
 
-# The request methods curl's tool_paramhlp.c SetHTTPrequest keeps apart, with the options that ask for each
-_METHODS = (
-    ("HEAD (-I, --head)", ("head",)),
-    ("POST (-d, --data)", ("data", "data-ascii", "data-binary", "data-raw", "data-urlencode", "json")),
-    ("multipart formpost (-F, --form)", ("form", "form-string")),
-    ("PUT (-T, --upload-file)", ("upload-file",)),
-)
-
-
-def _one_request_method(options: Options) -> None:
-    """curl exits 2 when the options ask for two request methods (``-I -d x``); with ``-G`` data goes into the
-    URL and asks for no POST."""
-    asked = [label for label, names in _METHODS if any(options.uses(n) for n in names)]
-    if options.flag("get"):
-        asked = [label for label in asked if not label.startswith("POST")]
-    if len(asked) > 1:
-        raise CurlUsageError(
-            f"You can only select one HTTP request method! You asked for both {asked[1]} and {asked[0]}"
-        )
-
-
 def lookup(name: str, port: int, resolve: tuple[str, ...], hosts: dict[str, str]) -> Lookup:
     """curl's own resolution: its DNS cache (``--resolve``, even for an address: ``Curl_resolv`` asks the cache
     first), then an IP literal as it is, then the system (hosts file)."""
@@ -383,7 +362,7 @@ def plan(
         if not options.urls:
             raise CurlUsageError(dialect.no_url)
         url = parse_url(options.urls[0])
-        _one_request_method(options)
+        one_request_method(options)
         proxy, reported, why_none = choose_proxy(url, options, env)
         connect = match_connect_to(options.values("connect-to"), url.host, url.port)
     except CurlUsageError as exc:

@@ -366,3 +366,24 @@ def _read_short(words: tuple[str, ...], i: int, given: list[Given]) -> int:
         else:
             raise CurlUsageError(f"option {word}: requires parameter")
     return i + 1
+
+
+# The request methods curl's tool_paramhlp.c SetHTTPrequest keeps apart, with the options that ask for each
+_METHODS = (
+    ("HEAD (-I, --head)", ("head",)),
+    ("POST (-d, --data)", ("data", "data-ascii", "data-binary", "data-raw", "data-urlencode", "json")),
+    ("multipart formpost (-F, --form)", ("form", "form-string")),
+    ("PUT (-T, --upload-file)", ("upload-file",)),
+)
+
+
+def one_request_method(options: Options) -> None:
+    """curl exits 2 when the options ask for two request methods (``-I -d x``); with ``-G`` data goes into the
+    URL and asks for no POST."""
+    asked = [label for label, names in _METHODS if any(options.uses(n) for n in names)]
+    if options.flag("get"):
+        asked = [label for label in asked if not label.startswith("POST")]
+    if len(asked) > 1:
+        raise CurlUsageError(
+            f"You can only select one HTTP request method! You asked for both {asked[1]} and {asked[0]}"
+        )
