@@ -23,6 +23,7 @@ from lab.model.scenario import Host
 from lab.protocols import clienthello
 from lab.runtime.httpserve import PeerProtocolError, Request, Responder, Response, guard_for, serve_http
 from lab.runtime.pki import Pki
+from lab.runtime.relay import read_client_hello
 from lab.runtime.tlsserver import HandshakeFailed, HelloInfo, ServerTLS, plaintext_alert, sni_callback
 from lab.runtime.world import Connection, World
 
@@ -224,10 +225,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
 
 
 async def _close_after_client_hello(conn: Connection, close: str) -> None:
-    reader = clienthello.HelloReader()
-    found: clienthello.ClientHello | clienthello.NotClientHello | None = None
-    while found is None and (data := await conn.stream.receive_some(65536)):
-        found = reader.feed(bytes(data))
+    reader, found = await read_client_hello(conn.stream)
     hello = found if isinstance(found, clienthello.ClientHello) else None
     sni = f" (SNI {hello.sni or 'none'})" if hello else ""
     conn.emit(

@@ -15,6 +15,7 @@ from lab.model.events import PeerError, TlsFailed
 from lab.model.hostsettings import ResetSettings
 from lab.model.scenario import Host
 from lab.protocols import clienthello
+from lab.runtime.relay import read_client_hello
 from lab.runtime.world import Connection, World
 
 
@@ -23,10 +24,7 @@ async def serve(host: Host, world: World, *, task_status: trio.TaskStatus[None] 
     mode = host.settings.mode
 
     async def handle(conn: Connection) -> None:
-        reader = clienthello.HelloReader()
-        found: clienthello.ClientHello | clienthello.NotClientHello | None = None
-        while found is None and (data := await conn.stream.receive_some(65536)):
-            found = reader.feed(bytes(data))
+        reader, found = await read_client_hello(conn.stream)
         if isinstance(found, clienthello.ClientHello):
             conn.emit(
                 TlsFailed(

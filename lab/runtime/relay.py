@@ -14,6 +14,19 @@ from lab.runtime.world import Connection
 Watcher = Callable[[bytes], bool]  # sees the bytes going one way; True: seen enough, stop calling
 
 
+Hello = clienthello.ClientHello | clienthello.NotClientHello | None
+
+
+async def read_client_hello(stream: trio.abc.Stream) -> tuple[clienthello.HelloReader, Hello]:
+    """For a host that answers the ClientHello itself: read until it is whole, proves not to be one, or the
+    client stops sending (None); the reader keeps the bytes read."""
+    reader = clienthello.HelloReader()
+    found: Hello = None
+    while found is None and (data := await stream.receive_some(65536)):
+        found = reader.feed(bytes(data))
+    return reader, found
+
+
 def watch_client_hello(conn: Connection, early: bytes = b"") -> Watcher:
     """For :func:`relay`: tell the timeline which SNI the client's ClientHello carried through a tunnel.
 
