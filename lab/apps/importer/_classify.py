@@ -77,7 +77,8 @@ class Situation:
     kind: Kind
     where: str = "origin"  # "origin", "proxy", or "client" (curl refused something of its own)
     alert: str | None = None  # tls-alert: the alert's name ("handshake_failure")
-    point: str = ""  # tls-alert/tls-close: "client-hello", "server-hello", "client-cert"; dns: "socks" (curl's own)
+    point: str = ""  # tls-alert/tls-close: "client-hello", "server-hello", "client-cert"; dns: "socks" (curl's
+    # own lookup); proxy-drop: "forwarded" (an http:// request sent to the proxy as it is)
     close: str = "fin"  # tls-close, reset: "fin" or "rst"
     code: int | None = None  # proxy-status: HTTP status; socks-reply: reply code; http-error: status
     evidence: str = ""  # the line that decided it
@@ -177,8 +178,12 @@ def _proxy(facts: Facts, exit_code: int, lowered: str, proxied: str | None) -> S
     if tunneling and ("connect aborted" in lowered or _any(lowered, _CLOSED) or exit_code in (52, 56)):
         rst = "rst" if "reset" in lowered and "connect aborted" not in lowered else "fin"
         return Situation(kind="proxy-drop", where="proxy", close=rst, evidence=lowered)
-    if tunneling and exit_code == 28:
-        return Situation(kind="proxy-timeout", where="proxy")
+    # An http:// URL through a plain proxy: curl's only connection is to the proxy, so a request that got no
+    # answer at all (closed, or reset) was dropped by the proxy
+    forwarded = proxied == "http" and facts.tunnel is None and bool(facts.hops) and facts.hops[-1].status is None
+    if forwarded and (exit_code == 52 or (exit_code == 56 and _any(lowered, _CLOSED))):
+        rst = "rst" if "reset" in lowered else "fin"
+        return Situation(kind="proxy-drop", where="proxy", point="forwarded", close=rst, evidence=lowered)
     # No CONNECT (yet, or ever: an http:// URL is sent to the proxy as it is): every TLS is the proxy's
     before_tunnel = facts.tunnel is None and proxied == "https"
     if before_tunnel and (facts.proxy_cert is not None or exit_code in (35, 56, 60)):

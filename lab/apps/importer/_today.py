@@ -116,7 +116,9 @@ def _expected(situation: Situation, customer: int | None, *, target: str, tls13:
         "proxy-drop": Expected(
             exits=(56,),
             errors=("Connection reset by peer",) if situation.close == "rst" else ("Proxy CONNECT aborted",),
-        ),
+        )
+        if situation.point != "forwarded" or situation.close == "rst"
+        else Expected(exits=(52,), errors=("Empty reply from server",)),  # a forwarded GET the proxy closed on
         "socks-auth": Expected(
             exits=(97,),
             errors=("User was rejected",) if "rejected" in situation.evidence else ("No authentication method",),
