@@ -8,6 +8,7 @@ from lab.apps import cli
 from lab.errors import NamespaceUnavailable
 from lab.paths import SCENARIO_DIR
 from lab.runtime import netns
+from tests.conftest import run_lab
 
 
 def test_without_namespaces_the_lab_says_why_and_exits_3(
@@ -81,3 +82,13 @@ def test_each_command_help_says_what_it_is_for(command: str, capsys: pytest.Capt
     assert not description.startswith(("positional arguments", "options")), out
     if command != "list":
         assert f"\nexamples:\n  lab {command} " in out
+
+
+def test_serve_takes_its_scenario_from_the_option_or_lab_scenario() -> None:
+    """A pod gives the scenario as LAB_SCENARIO (its manifest cannot expand it into the command line)."""
+    done = run_lab("serve", env={"LAB_SCENARIO": ""})
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("--scenario NAME (or set LAB_SCENARIO)")
+    done = run_lab("serve", env={"LAB_SCENARIO": "no-such-scenario"})  # now it is looked up
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1)
+    assert done.stderr.startswith("lab: no-such-scenario: no such scenario")

@@ -110,3 +110,6 @@ def test_each_pod_serves_its_learners_terminal_on_the_services_port(learners: li
         secret = env["LAB_SERVE_TOKEN"]["valueFrom"]["secretKeyRef"]
         assert secret == {"name": f"{pod['metadata']['name']}-token", "key": "token", "optional": True}
         assert container["readinessProbe"]["tcpSocket"]["port"] == TERMINAL_PORT
+        # the scenario comes from the environment: podman kube play leaves "$(VAR)" in a command as it is
+        assert not any("$(" in word for word in command), command
+        assert env["LAB_SCENARIO"]["value"]

@@ -156,8 +156,11 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from lab.apps.serve.server import run as serve
     from lab.runtime.inplace import requested
 
+    scenario = args.scenario or os.environ.get("LAB_SCENARIO", "")
+    if not scenario:
+        parser.error("serve: give the scenario every learner gets: --scenario NAME (or set LAB_SCENARIO)")
     options = Options(
-        scenario=args.scenario,
+        scenario=scenario,
         learners=args.learners,
         bind=args.bind,
         port=args.port,

@@ -175,7 +175,9 @@ def add_serve(sub: Any) -> None:
         "lab serve --learners 30 --scenario proxy-resolve\n"
         "lab serve --learners 30 --scenario seed --bind 0.0.0.0 --max-labs 15",
     )
-    serve.add_argument("--scenario", required=True, metavar="NAME|FILE", help="the world every learner gets")
+    serve.add_argument(
+        "--scenario", metavar="NAME|FILE", help="the world every learner gets (default: $LAB_SCENARIO, as in a pod)"
+    )
     serve.add_argument("--learners", type=int, default=1, metavar="N", help="how many URLs (one lab each)")
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="listen here (0.0.0.0: everywhere)")
     serve.add_argument("--port", type=int, default=7681, help="TCP port (0: any free one)")
