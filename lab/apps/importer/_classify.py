@@ -49,7 +49,7 @@ CLIENT_CERT_ALERTS = {
     "certificate_required", "bad_certificate", "unsupported_certificate", "certificate_revoked",
     "certificate_expired", "certificate_unknown", "unknown_ca", "access_denied",
 }  # fmt: skip
-_CLOSED = ("ssl_error_syscall", "unexpected eof", "unknown ssl protocol error", "end of file",
+_CLOSED = ("ssl_error_syscall", "unexpected eof", "unknown ssl protocol error", "end of file", "not closed cleanly",
            "non-properly terminated", "failed to receive handshake", "connection was reset", "connection reset",
            "reset by peer", "error in the push function", "error in the pull function")  # fmt: skip
 _PLAIN = ("wrong version number", "unknown protocol", "packet length too long", "record_too_long",
@@ -288,7 +288,7 @@ def _tls(facts: Facts, exit_code: int, lowered: str, text: str) -> Situation | N
     if exit_code == 35 and not closed and not facts.shook("Server hello"):
         # "SSL connect error" and nothing else (NSS, Schannel): the handshake died before the server answered
         return Situation(kind="tls-close", point="client-hello", evidence=text + " (the wording says no more)")
-    if closed and exit_code in (55, 56):
+    if closed and exit_code in (16, 18, 55, 56):  # (16, 18: the same hang-up seen by curl's HTTP/2 layer)
         if requested and not facts.hops:
             return Situation(kind="tls-close", point="client-cert", close=rst, evidence=text)
         kind = "reset-after-request" if rst == "rst" else "eof-after-request"

@@ -227,6 +227,7 @@ def _expect(obs: Observation, placed: Placed) -> tuple[Expected | None, list[tup
         target=plan.target_host or "",
         tls13=_behave.tls13(obs),
         error=obs.facts.verbose.error or "",
+        h2_hangup=_behave.quiet_refusal(obs) == "reset" and _behave.tls13(obs),
     )
     pairs: list[tuple[str, str]] = []
     if found.exits:  # two codes: a racy outcome, either is the customer's

@@ -70,8 +70,18 @@ def _closed(situation: Situation, tls13: bool) -> Expected:
     )
 
 
-def expected(situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str) -> Expected:
-    """Today's exit code and error words for ``situation``; ``target`` names the host as curl writes it."""
+def expected(
+    situation: Situation, customer: int | None, *, target: str, tls13: bool, error: str, h2_hangup: bool = False
+) -> Expected:
+    """Today's exit code and error words for ``situation``; ``target`` names the host as curl writes it.
+    ``h2_hangup``: a load balancer hangs up on an HTTP/2 request (its quiet client-certificate refusal), which
+    curl reports from whichever layer sees it first - a race."""
+    if h2_hangup and situation.kind in ("reset-after-request", "eof-after-request"):
+        return Expected(
+            exits=(16, 18, 56),
+            errors=("Connection reset by peer", "not closed cleanly", "unexpected eof"),
+            wording="16: HTTP/2 send failure; 18: the HTTP/2 stream was not closed cleanly; 56: recv failure",
+        )
     found = _expected(situation, customer, target=target, tls13=tls13, error=error)
     if customer is None or customer in found.exits:
         return found
