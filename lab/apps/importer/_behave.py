@@ -74,7 +74,7 @@ def quiet_refusal(obs: Observation) -> str | None:
         return None
     if situation.kind == "tls-close" and situation.point == "client-cert":
         return "reset"
-    if tls13(obs) and situation.kind == "reset-after-request":
+    if tls13(obs) and situation.kind in ("reset-after-request", "eof-after-request"):  # (HTTP/2: one race)
         return "reset"
     if tls13(obs) and situation.kind == "empty-reply":
         return "empty-reply"
