@@ -17,6 +17,7 @@ import trio
 from OpenSSL import SSL
 
 from lab.protocols import tlsalert
+from lab.runtime.tlsserver import plaintext_alert
 
 FailureStyle = Literal["alert", "silent", "reset"]
 READ_SIZE = 65536
@@ -49,19 +50,6 @@ def _alert_from(reason: str) -> str | None:
     if "bad signature" in lowered:  # a CertificateVerify that does not verify: OpenSSL sends decrypt_error
         return "decrypt_error"
     return None
-
-
-def _plaintext_alert(out: bytes) -> str | None:
-    """The alert in OpenSSL's last record when it went out unencrypted (before the handshake's keys: a refused
-    ClientHello, a protocol_version): what the host sent, read off the wire, whatever OpenSSL's reason says."""
-    at = 0
-    found = None
-    while at + 5 <= len(out):
-        kind, length = out[at], int.from_bytes(out[at + 3 : at + 5], "big")
-        if kind == 21 and length == 2 and at + 7 <= len(out):
-            found = tlsalert.name(out[at + 6])
-        at += 5 + length
-    return found
 
 
 class OpenSSLStream(trio.abc.Stream):
@@ -110,7 +98,9 @@ class OpenSSLStream(trio.abc.Stream):
             except SSL.Error as exc:
                 reason = _describe(exc)
                 out = self._pending()
-                alert = _plaintext_alert(out) or _alert_from(reason)
+                # what went out unencrypted (a refused ClientHello, protocol_version) says which alert it was
+                sent = plaintext_alert(out)
+                alert = tlsalert.name(sent) if sent is not None else _alert_from(reason)
                 if self.failure_style == "alert" and out:
                     await self.transport.send_all(out)
                 raise TLSHandshakeFailed(reason, alert) from None
