@@ -108,19 +108,27 @@ def _own_certificate(plan: Plan, facts: Facts, scenario: Scenario, outcome: str)
 def _own_tls_options(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:
     """curl could not set up TLS with the options it was given (exit 59, or 35 for a version range that is
     empty): the command line decided, at the hop where its ClientHello would have gone out."""
-    said = facts.own_tls_problem
-    if said is None:
+    said, stop = facts.own_tls_problem, tls_options_stop(plan, facts)
+    if said is None or stop is None:
         return None
-    to_proxy = facts.asked is None and plan.proxy is not None and plan.proxy.scheme == "https"
     return Decision(
         decider="command line",
-        hop="proxy" if to_proxy else "sni",
+        hop=stop,
         cause="tls-options",
         fact=f"curl could not set up TLS with its own options ({said}), so it sent no ClientHello",
         outcome=outcome,
         change=advice.tls_options(said),
         marks=("usage",),
     )
+
+
+def tls_options_stop(plan: Plan, facts: Facts) -> Literal["proxy", "sni"] | None:
+    """Where curl's own TLS options stopped it (:attr:`Facts.own_tls_problem`): at an HTTPS proxy it had not
+    asked anything yet (its TLS comes first), else at the server's ClientHello; None when they did not."""
+    if facts.own_tls_problem is None:
+        return None
+    at_proxy = facts.asked is None and plan.proxy is not None and plan.proxy.scheme == "https"
+    return "proxy" if at_proxy else "sni"
 
 
 def _ca_file(plan: Plan, facts: Facts, scenario: Scenario, outcome: str) -> Decision | None:

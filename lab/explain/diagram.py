@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.explain.curlplan import Plan
-from lab.explain.decide import Decision
+from lab.explain.decide import Decision, tls_options_stop
 from lab.explain.ending import ending
 from lab.explain.facts import Facts
 from lab.explain.hops import ask_label
@@ -65,7 +65,7 @@ def _proxy_rows(plan: Plan, facts: Facts, lanes: list[str], rows: list[Message])
         label = f"closes: limits.{facts.proxy_limit.limit}"
         rows.append(Message(src=lane, dst="client", label=label, tag="refusal", failed=True))
         return
-    if proxy.scheme == "https" and facts.asked is None and facts.own_tls_problem is not None:
+    if tls_options_stop(plan, facts) == "proxy":
         rows.append(_note("client", "curl: cannot set up TLS with its options; nothing sent", "usage", failed=True))
         return
     if _proxy_tls_rows(plan, facts, lane, rows):

@@ -18,7 +18,7 @@ from typing import Literal
 
 from lab.explain import advice
 from lab.explain.curlplan import Plan
-from lab.explain.decide import HopKey
+from lab.explain.decide import HopKey, tls_options_stop
 from lab.explain.ending import refused_handshake, sni_choice
 from lab.explain.facts import Facts
 from lab.explain.route import chosen_by
@@ -142,7 +142,7 @@ def proxy(plan: Plan, facts: Facts) -> Hop:
     if facts.proxy_limit is not None and facts.asked is None:
         said = f"it closed the connection before any request: {facts.proxy_limit.summary}"
         return Hop(key="proxy", title="proxy", text=f"{text}; {said}", status="fail")
-    if chosen.scheme == "https" and facts.asked is None and facts.own_tls_problem is not None:
+    if tls_options_stop(plan, facts) == "proxy":
         said = f"no ClientHello: curl could not set up TLS with its options ({facts.own_tls_problem})"
         return Hop(key="proxy", title="proxy", text=f"{text}; {said}", status="fail")
     tls, tls_failed = _proxy_tls(plan, facts)
@@ -260,9 +260,10 @@ def sni_and_host(plan: Plan, facts: Facts, scenario: Scenario) -> Hop:
     host = f", Host {facts.request.authority}" if facts.request else ""
     if plan.url.scheme != "https":
         return hop(f"no TLS ({plan.url.scheme}://){host}", "skip")
-    if facts.own_tls_problem is not None:
-        if facts.asked is None and plan.proxy is not None and plan.proxy.scheme == "https":
-            return hop("no ClientHello: curl stopped at the proxy", "skip")
+    stop = tls_options_stop(plan, facts)
+    if stop == "proxy":
+        return hop("no ClientHello: curl stopped at the proxy", "skip")
+    if stop == "sni":
         return hop(f"no ClientHello: curl could not set up TLS with its options ({facts.own_tls_problem})", "fail")
     read, sni = facts.sni_read
     if read or facts.hello_sent:  # said where a ClientHello went out: its SNI did not follow the header
